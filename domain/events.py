@@ -1,0 +1,274 @@
+"""From a decoded live event to a typed Canvas event, or a reason why not.
+
+This is the one place where input is judged. Everything after it may trust what it
+holds: a known Learning event, its entity's id, a UTC event time, a body whose ids
+are strings and whose nulls are gone, and request metadata without personal data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+from domain.ids import InvalidId, local_id, normalise_id, shard_of
+from domain.payloads import (
+    CalculationMethodBody,
+    LinkBody,
+    Metadata,
+    OutcomeBody,
+    OutcomeGroupBody,
+    ProficiencyBody,
+    ResultBody,
+    json_ready,
+)
+from domain.rejections import Rejection
+
+
+class EntityKind(StrEnum):
+    """The Canvas entities whose changes the Learning events announce."""
+
+    OUTCOME = "outcome"
+    OUTCOME_GROUP = "outcome_group"
+    LINK = "link"
+    RESULT = "result"
+    PROFICIENCY = "proficiency"
+    CALCULATION_METHOD = "calculation_method"
+
+
+@dataclass(frozen=True, slots=True)
+class EventType:
+    kind: EntityKind
+    id_field: str
+    body_model: type[BaseModel]
+
+
+_TYPES_BY_PREFIX = {
+    "learning_outcome": EventType(EntityKind.OUTCOME, "learning_outcome_id", OutcomeBody),
+    "learning_outcome_group": EventType(
+        EntityKind.OUTCOME_GROUP, "learning_outcome_group_id", OutcomeGroupBody
+    ),
+    "learning_outcome_link": EventType(EntityKind.LINK, "learning_outcome_link_id", LinkBody),
+    "learning_outcome_result": EventType(EntityKind.RESULT, "id", ResultBody),
+    "outcome_proficiency": EventType(
+        EntityKind.PROFICIENCY, "outcome_proficiency_id", ProficiencyBody
+    ),
+    "outcome_calculation_method": EventType(
+        EntityKind.CALCULATION_METHOD, "outcome_calculation_method_id", CalculationMethodBody
+    ),
+}
+
+EVENT_TYPES: dict[str, EventType] = {
+    f"{prefix}_{verb}": event_type
+    for prefix, event_type in _TYPES_BY_PREFIX.items()
+    for verb in ("created", "updated")
+}
+"""The Learning events this projector consumes, by `metadata.event_name`."""
+
+PERSONAL_METADATA = frozenset(
+    {
+        "user_login",
+        "user_sis_id",
+        "client_ip",
+        "user_agent",
+        "session_id",
+        "url",
+        "referrer",
+        "hostname",
+    }
+)
+"""Request metadata that identifies the acting person and that mastery never needs."""
+
+EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+FUTURE_TOLERANCE = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class CanvasEvent:
+    """One Learning event, validated: what the log stores about a Canvas change."""
+
+    name: str
+    kind: EntityKind
+    entity_id: str
+    root_account: str
+    event_time: datetime
+    body: dict[str, Any]
+    metadata: dict[str, Any]
+    fingerprint: str
+    legacy: bool = False
+
+    @property
+    def is_create(self) -> bool:
+        return self.name.endswith("_created")
+
+
+@dataclass(frozen=True, slots=True)
+class NotLearning:
+    """A well-formed event of another Canvas type: skipped, only counted."""
+
+    name: str
+
+
+def event_name_of(envelope: Mapping[str, Any]) -> str | None:
+    """The event name, read without validating anything else (the fast skip)."""
+    metadata = envelope.get("metadata")
+    if isinstance(metadata, dict):
+        name = metadata.get("event_name")
+        return name if isinstance(name, str) else None
+    return None
+
+
+def parse_event(
+    envelope: Mapping[str, Any],
+    *,
+    now: datetime,
+    keep_request_metadata: bool = False,
+) -> CanvasEvent | NotLearning | Rejection:
+    """Judge one decoded envelope. `now` bounds plausible event times."""
+    metadata_in = envelope.get("metadata")
+    if not isinstance(metadata_in, dict):
+        return Rejection("missing-metadata", "the event has no 'metadata' object")
+    name = metadata_in.get("event_name")
+    if name is None:
+        return Rejection("missing-event-name", "metadata.event_name is missing")
+    if not isinstance(name, str):
+        return Rejection("wrong-type", "metadata.event_name is not a string")
+    event_type = EVENT_TYPES.get(name)
+    if event_type is None:
+        return NotLearning(name)
+    if metadata_in.get("event_time") is None:
+        return Rejection("missing-event-time", f"{name}: metadata.event_time is missing")
+    body_in = envelope.get("body")
+    if not isinstance(body_in, dict):
+        return Rejection("missing-body", f"{name}: the event has no 'body' object")
+
+    legacy = False
+    if event_type.kind is EntityKind.RESULT:
+        body_in, legacy = _lift_legacy_result(body_in)
+    elif body_in.get(event_type.id_field) is None:
+        return Rejection("missing-entity-id", f"{name}: body.{event_type.id_field} is missing")
+
+    try:
+        metadata = Metadata.model_validate(metadata_in)
+        body_model = event_type.body_model.model_validate(body_in)
+    except ValidationError as error:
+        return _rejection_from(name, error, "metadata" if _in_metadata(error) else "body")
+
+    event_time = metadata.event_time.astimezone(UTC)
+    if event_time < EARLIEST_EVENT_TIME or event_time > now + FUTURE_TOLERANCE:
+        return Rejection(
+            "implausible-event-time",
+            f"{name}: event_time {metadata_in['event_time']} is before 2000 or in the future",
+        )
+
+    body = json_ready(body_model)
+    root_account = metadata.root_account_id or metadata.root_account_uuid or "unknown"
+    canonical_time = event_time.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    fingerprint = fingerprint_of(name, canonical_time, body)
+    raw_entity_id = body.get(event_type.id_field)
+    if raw_entity_id is None:  # a legacy result: no id of its own
+        raw_entity_id = _legacy_result_key(body, fingerprint)
+    entity_id = local_id(str(raw_entity_id), shard_of(metadata.root_account_id))
+
+    stored_metadata = json_ready(metadata)
+    stored_metadata["event_time"] = canonical_time
+    if not keep_request_metadata:
+        for key in PERSONAL_METADATA.intersection(stored_metadata):
+            del stored_metadata[key]
+    return CanvasEvent(
+        name=name,
+        kind=event_type.kind,
+        entity_id=entity_id,
+        root_account=root_account,
+        event_time=event_time,
+        body=body,
+        metadata=stored_metadata,
+        fingerprint=fingerprint,
+        legacy=legacy,
+    )
+
+
+def fingerprint_of(name: str, event_time: str, body: Mapping[str, Any]) -> str:
+    """Identity of a delivery: the same name, time and body is the same event.
+
+    Delivery details (request or job ids, SQS attributes) are left out on purpose:
+    Canvas re-emits one change from a request and from a job, and SQS redelivers.
+    """
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(name.encode())
+    digest.update(b"\x00")
+    digest.update(event_time.encode())
+    digest.update(b"\x00")
+    digest.update(orjson.dumps(body, option=orjson.OPT_SORT_KEYS))
+    return digest.hexdigest()
+
+
+def _lift_legacy_result(body: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Accept the pre-2019 result shapes instead of rejecting them.
+
+    Before canvas-lms issue 1526 was fixed, `mastery` carried the outcome id; it is
+    kept under `legacy_mastery` so the body validates and nothing is lost.
+    """
+    legacy = body.get("id") is None or body.get("user_uuid") is None
+    mastery = body.get("mastery")
+    if mastery is not None and not isinstance(mastery, bool):
+        body = dict(body)
+        body["legacy_mastery"] = body.pop("mastery")
+        legacy = True
+    return body, legacy
+
+
+def _legacy_result_key(body: Mapping[str, Any], fingerprint: str) -> str:
+    """A stable id for a result that has none, so its updates fold together.
+
+    Outcome, context, title (student and assignment) and creation time name one
+    result; without a creation time each event stands alone.
+    """
+    if body.get("created_at") is None:
+        return f"legacy-{fingerprint[:20]}"
+    parts = [
+        str(body.get(key, ""))
+        for key in ("learning_outcome_id", "result_context_id", "title", "created_at")
+    ]
+    return "legacy-" + hashlib.blake2b("\x00".join(parts).encode(), digest_size=10).hexdigest()
+
+
+def _in_metadata(error: ValidationError) -> bool:
+    return error.title == Metadata.__name__
+
+
+def _rejection_from(name: str, error: ValidationError, part: str) -> Rejection:
+    problems = []
+    for item in error.errors(include_url=False)[:3]:
+        where = ".".join(str(step) for step in (part, *item["loc"]))
+        message = item["msg"]
+        if isinstance(item.get("ctx", {}).get("error"), InvalidId):
+            message = str(item["ctx"]["error"])
+        problems.append(f"{where}: {message}")
+    more = error.error_count() - len(problems)
+    detail = "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
+    reason = "missing-entity-id" if _is_missing_id(error) else "wrong-type"
+    return Rejection(reason, f"{name}: {detail}")
+
+
+def _is_missing_id(error: ValidationError) -> bool:
+    return any(item["type"] == "missing" for item in error.errors(include_url=False))
+
+
+__all__ = [
+    "EVENT_TYPES",
+    "PERSONAL_METADATA",
+    "CanvasEvent",
+    "EntityKind",
+    "NotLearning",
+    "event_name_of",
+    "fingerprint_of",
+    "normalise_id",
+    "parse_event",
+]

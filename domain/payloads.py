@@ -1,0 +1,162 @@
+"""Pydantic models of the bodies and metadata of Canvas Learning live events.
+
+Written to Canvas's own event reference, and tolerant the way a long-lived consumer
+must be: unknown fields are kept (Canvas adds some every few weeks), absent and null
+mean the same, ids arrive as strings or numbers and leave as strings.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict
+
+from domain.ids import normalise_id
+
+
+def _id_or_none(value: object) -> str | None:
+    return None if value is None else normalise_id(value)
+
+
+CanvasId = Annotated[str, BeforeValidator(normalise_id)]
+OptionalId = Annotated[str | None, BeforeValidator(_id_or_none)]
+
+
+class Payload(BaseModel):
+    """Every Canvas payload part: extra fields kept, ids and numbers coerced."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+
+class Metadata(Payload):
+    event_name: str
+    event_time: AwareDatetime
+    producer: str | None = None
+    root_account_id: OptionalId = None
+    root_account_uuid: str | None = None
+    root_account_lti_guid: str | None = None
+    context_type: str | None = None
+    context_id: OptionalId = None
+    context_account_id: OptionalId = None
+    user_id: OptionalId = None
+    user_account_id: OptionalId = None
+    request_id: str | None = None
+    job_id: OptionalId = None
+    job_tag: str | None = None
+
+
+class RubricRating(Payload):
+    description: str | None = None
+    points: float | None = None
+
+
+class RubricCriterion(Payload):
+    description: str | None = None
+    points_possible: float | None = None
+    mastery_points: float | None = None
+    ratings: list[RubricRating] | None = None
+
+
+class OutcomeBody(Payload):
+    learning_outcome_id: CanvasId
+    context_type: str | None = None
+    context_id: OptionalId = None
+    title: str | None = None
+    display_name: str | None = None
+    short_description: str | None = None
+    description: str | None = None
+    vendor_guid: OptionalId = None
+    calculation_method: str | None = None
+    calculation_int: int | None = None
+    rubric_criterion: RubricCriterion | None = None
+    workflow_state: str | None = None
+    updated_at: AwareDatetime | None = None
+
+
+class OutcomeGroupBody(Payload):
+    learning_outcome_group_id: CanvasId
+    parent_outcome_group_id: OptionalId = None
+    context_type: str | None = None
+    context_id: OptionalId = None
+    title: str | None = None
+    description: str | None = None
+    vendor_guid: OptionalId = None
+    workflow_state: str | None = None
+    updated_at: AwareDatetime | None = None
+
+
+class LinkBody(Payload):
+    learning_outcome_link_id: CanvasId
+    learning_outcome_id: OptionalId = None
+    learning_outcome_group_id: OptionalId = None
+    context_type: str | None = None
+    context_id: OptionalId = None
+    workflow_state: str | None = None
+    updated_at: AwareDatetime | None = None
+
+
+class ResultBody(Payload):
+    """A learning outcome result; `id` and `user_uuid` are absent before late 2019."""
+
+    id: OptionalId = None
+    user_uuid: str | None = None
+    learning_outcome_id: CanvasId
+    learning_outcome_context_uuid: str | None = None
+    result_context_id: OptionalId = None
+    result_context_type: str | None = None
+    result_context_uuid: str | None = None
+    score: float | None = None
+    possible: float | None = None
+    percent: float | None = None
+    mastery: bool | None = None
+    original_score: float | None = None
+    original_possible: float | None = None
+    original_mastery: bool | None = None
+    attempt: int | None = None
+    title: str | None = None
+    assessed_at: AwareDatetime | None = None
+    created_at: AwareDatetime | None = None
+    updated_at: AwareDatetime | None = None
+    artifact_id: OptionalId = None
+    artifact_type: str | None = None
+    artifact_created_at: AwareDatetime | None = None
+    artifact_updated_at: AwareDatetime | None = None
+    associated_asset_id: OptionalId = None
+    associated_asset_type: str | None = None
+    workflow_state: str | None = None
+
+
+class ProficiencyRating(Payload):
+    outcome_proficiency_rating_id: OptionalId = None
+    description: str | None = None
+    points: float | None = None
+    mastery: bool | None = None
+    color: str | None = None
+    workflow_state: str | None = None
+
+
+class ProficiencyBody(Payload):
+    """A mastery scale (Canvas calls it an outcome proficiency)."""
+
+    outcome_proficiency_id: CanvasId
+    context_type: str | None = None
+    context_id: OptionalId = None
+    workflow_state: str | None = None
+    outcome_proficiency_ratings: list[ProficiencyRating] | None = None
+    updated_at: AwareDatetime | None = None
+
+
+class CalculationMethodBody(Payload):
+    outcome_calculation_method_id: CanvasId
+    context_type: str | None = None
+    context_id: OptionalId = None
+    calculation_method: str | None = None
+    calculation_int: int | None = None
+    workflow_state: str | None = None
+    updated_at: AwareDatetime | None = None
+
+
+def json_ready(model: BaseModel) -> dict[str, Any]:
+    """The model as plain JSON values, nulls left out (absent and null are one)."""
+    return model.model_dump(mode="json", exclude_none=True)
+

@@ -1,0 +1,218 @@
+"""The `mastery` command line: thin wiring of sources, the log and the projections."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from replay.ingest import Ingestor, ReplaySummary, StrictModeStop
+from replay.progress import progress_bar
+from replay.quarantine import Quarantine
+from replay.sources import DumpReader, SourceError
+from replay.status import store_status
+from replay.store import STORE_ENV, StoreError, open_store
+
+app = typer.Typer(
+    name="mastery",
+    help="Event-sourced Canvas outcome mastery: replay live-event dumps, ask about mastery.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        envvar=STORE_ENV,
+        help="Store directory (default ./mastery-store).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@app.command()
+def replay(
+    paths: Annotated[
+        list[str],
+        typer.Argument(help="Dump files (.jsonl, .json, optionally .gz), directories, or -."),
+    ],
+    store: StoreOption = None,
+    strict: Annotated[
+        bool, typer.Option(help="Stop at the first unusable line instead of quarantining it.")
+    ] = False,
+    keep_request_metadata: Annotated[
+        bool,
+        typer.Option(help="Keep user_login, client_ip, url... (dropped by default)."),
+    ] = False,
+    batch_size: Annotated[int, typer.Option(min=1, help="Events per transaction.")] = 2000,
+    as_json: JsonOption = False,
+) -> None:
+    """Append the Learning events of dumps to the log (duplicates are stored once)."""
+    try:
+        reader = DumpReader(paths, stdin=sys.stdin.buffer)
+        opened = open_store(store, create=True)
+    except (SourceError, StoreError) as error:
+        raise fail(str(error), 2) from None
+    log = opened.open_log()
+    quarantine = Quarantine(opened.quarantine_path)
+    ingestor = Ingestor(
+        log,
+        quarantine,
+        keep_request_metadata=keep_request_metadata,
+        strict=strict,
+        batch_size=batch_size,
+    )
+    try:
+        with progress_bar(reader.total_bytes, unit="bytes", label="replaying") as update:
+            summary = ingestor.ingest(
+                reader, on_batch=lambda summary: update(reader.bytes_read)
+            )
+    except StrictModeStop as stop:
+        raise fail(f"{stop} (--strict: nothing from this line was stored)") from None
+    finally:
+        quarantine.close()
+        log.close()
+    if as_json:
+        out.print_json(orjson.dumps(summary.as_dict()).decode())
+    else:
+        _print_summary(summary)
+
+
+def _print_summary(summary: ReplaySummary) -> None:
+    table = Table(title="replay", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("events read", f"{summary.read:,}")
+    table.add_row("appended to the log", f"{summary.appended:,}")
+    table.add_row("duplicates skipped", f"{summary.duplicates:,}")
+    table.add_row("not learning events", f"{summary.not_learning:,}")
+    table.add_row("legacy result payloads", f"{summary.legacy:,}")
+    table.add_row("quarantined", f"{summary.quarantined_total:,}")
+    for reason, count in sorted(summary.quarantined.items()):
+        table.add_row(f"  {reason}", f"{count:,}")
+    table.add_row("elapsed", f"{summary.elapsed_seconds:.2f} s")
+    table.add_row("events/s", f"{summary.events_per_second:,.0f}")
+    out.print(table)
+
+
+@app.command()
+def status(store: StoreOption = None, as_json: JsonOption = False) -> None:
+    """What the store holds: events by type, their time span, the quarantine."""
+    try:
+        opened = open_store(store, create=False)
+    except StoreError as error:
+        raise fail(str(error), 2) from None
+    report = store_status(opened)
+    if as_json:
+        out.print_json(orjson.dumps(report.as_dict()).decode())
+        return
+    table = Table(title=f"store {report.store}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    table.add_row("events in the log", f"{report.events:,}")
+    table.add_row("last position", f"{report.last_position:,}")
+    table.add_row("aggregates", f"{report.aggregates:,}")
+    for name, count in report.events_by_type.items():
+        table.add_row(f"  {name}", f"{count:,}")
+    table.add_row("first event_time", report.first_event_time or "-")
+    table.add_row("last event_time", report.last_event_time or "-")
+    table.add_row("quarantined lines", f"{report.quarantined:,}")
+    for reason, count in report.quarantined_by_reason.items():
+        table.add_row(f"  {reason}", f"{count:,}")
+    out.print(table)
+
+
+@app.command("quarantine")
+def quarantine_command(
+    store: StoreOption = None,
+    reason: Annotated[str | None, typer.Option(help="Only lines refused for this reason.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many lines.")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="JSON lines, with the raw bytes as text.")
+    ] = False,
+) -> None:
+    """The lines that could not be used, with where they came from and why."""
+    try:
+        opened = open_store(store, create=False)
+    except StoreError as error:
+        raise fail(str(error), 2) from None
+    quarantine = Quarantine(opened.quarantine_path)
+    try:
+        lines = list(quarantine.lines(reason=reason, limit=limit))
+    finally:
+        quarantine.close()
+    if as_json:
+        for line in lines:
+            record = {
+                "source": line.source,
+                "line": line.line,
+                "item": line.item,
+                "reason": line.reason,
+                "detail": line.detail,
+                "raw": line.raw.decode("utf-8", errors="replace"),
+                "quarantined_at": line.quarantined_at,
+            }
+            sys.stdout.write(orjson.dumps(record).decode() + "\n")
+        return
+    table = Table(title=f"quarantine: {len(lines)} lines", title_justify="left")
+    for column in ("where", "reason", "detail", "raw (start)"):
+        table.add_column(column, overflow="fold")
+    for line in lines:
+        where = f"{line.source}:{line.line}" + (f" (item {line.item})" if line.item else "")
+        preview = line.raw[:60].decode("utf-8", errors="replace")
+        table.add_row(where, line.reason, line.detail, preview)
+    out.print(table)
+
+
+@app.command()
+def generate(
+    students: Annotated[int, typer.Option(min=1)] = 200,
+    outcomes: Annotated[int, typer.Option(min=1)] = 12,
+    results_per_student: Annotated[int, typer.Option(min=1)] = 20,
+    seed: Annotated[int, typer.Option()] = 0,
+    duplicates: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.0,
+    shuffle_seconds: Annotated[float, typer.Option(min=0.0)] = 0.0,
+    legacy: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.0,
+    courses: Annotated[int | None, typer.Option(min=1)] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")
+    ] = None,
+) -> None:
+    """Write a realistic synthetic dump (deterministic for a seed)."""
+    from replay.generate import GeneratorSettings, estimate_events, write_dump
+
+    settings = GeneratorSettings(
+        students=students,
+        outcomes=outcomes,
+        results_per_student=results_per_student,
+        seed=seed,
+        duplicates=duplicates,
+        shuffle_seconds=shuffle_seconds,
+        legacy=legacy,
+        courses=courses,
+    )
+    if output is None:
+        write_dump(settings, sys.stdout.buffer)
+        return
+    with output.open("wb") as target:
+        written = write_dump(settings, target)
+    err.print(f"wrote {written:,} events (~{estimate_events(settings):,} estimated) to {output}")
+
+
+def main() -> None:
+    app()
