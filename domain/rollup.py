@@ -1,0 +1,450 @@
+"""Outcome rollups: one student's results on one outcome, turned into Canvas's number.
+
+The rules are Canvas's, read from `RollupScore` (app/models/rollup_score.rb),
+`RollupScoreAggregatorHelper` (app/helpers/rollup_score_aggregator_helper.rb) and
+`Outcomes::ResultAnalytics` (lib/outcomes/result_analytics.rb). Our numbers must equal
+Canvas's to the last rounded digit, so the float arithmetic is Ruby's, step for step:
+weights as `0.01 * int`, sums with Ruby's `Array#sum` (Kahan-Babuska, not `math.fsum`),
+means as `sum / count`, and `Float#round(2)` as float.c implements it. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
+from typing import Literal
+
+from domain.rating import Rating, c_round, rating_distribution_counts, rating_for
+
+QUIZ_SUBMISSION = "Quizzes::QuizSubmission"
+DECAYING_METHODS = frozenset({"decaying_average", "weighted_average", "standard_decaying_average"})
+DEFAULT_DECAYING_INT = 65
+DEFAULT_N_MASTERY_INT = 5
+
+# `scaled_score_from_result`: the methods for which a classic-quiz result takes the
+# possible-weighted mean of its quiz. Keyed on the stored method name, as Canvas does.
+_QUIZ_AGGREGATED_METHODS = DECAYING_METHODS | {"latest", "average"}
+# `score_sets`: the methods that see the results in time order.
+_TIME_ORDERED_METHODS = DECAYING_METHODS | {"latest"}
+
+
+@dataclass(frozen=True, slots=True)
+class ResultValue:
+    """One learning outcome result, as much of it as a rollup reads.
+
+    `submitted_at` is not in the live event; it is here so that a caller who knows it
+    orders results as Canvas does (`submitted_at || assessed_at`).
+    """
+
+    result_id: str
+    score: float | None
+    percent: float | None
+    possible: float | None
+    assessed_at: datetime | None
+    artifact_type: str | None = None
+    associated_asset_type: str | None = None
+    associated_asset_id: str | None = None
+    deleted: bool = False
+    submitted_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RollupSettings:
+    """What is in force for one (outcome, course).
+
+    Either the outcome's own calculation method and rubric criterion, or, under
+    account_level_mastery_scales, the resolved calculation method and mastery scale
+    (`Outcomes::ResultAnalytics#mastery_scale_opts`; see `settings_from_scale`).
+    `new_decaying_average` is the root account's outcomes_new_decaying_average_calculation
+    flag: only with it on does a stored `standard_decaying_average` decay
+    (`RollupScore#adjust_calculation_method`). That name is only ever saved while the flag
+    is on (`LearningOutcome#adjust_calculation_method`), hence the default.
+    """
+
+    calculation_method: str | None
+    calculation_int: int | None
+    points_possible: float | None
+    mastery_points: float | None
+    ratings: tuple[Rating, ...] = ()
+    new_decaying_average: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """A student's rollup of one outcome (`RollupScore`).
+
+    `count == 0` means Canvas shows no rollup at all (no result with a score).
+    `latest_assessed_at` is the rollup's `submitted_at` in Canvas: `submitted_at ||
+    assessed_at` of the latest result.
+    """
+
+    score: float | None
+    count: int
+    mastery: bool | None
+    rating: Rating | None
+    calculation_method: str
+    calculation_int: int | None
+    latest_assessed_at: datetime | None
+
+
+def effective_method(method: str | None, calculation_int: int | None) -> tuple[str, int | None]:
+    """The stored method and int as the rollup applies them.
+
+    A null method is `highest` (`RollupScore#initialize`, and the outcome API's
+    "existing outcomes that have a nil calculation method should be handled as highest").
+    The decaying variants use `@calculation_int || 65`. A null n_mastery int makes Canvas
+    raise (`length < nil`); outcomes never store one (`LearningOutcome#default_calculation_int`
+    fills 5 on save), so 5 stands in. Ints are not clamped to the ranges of
+    `OutcomeCalculationMethod::VALID_CALCULATION_INTS`: those are save-time validations
+    and the rollup uses whatever was stored. Other methods ignore the int.
+    """
+    resolved = method or "highest"
+    if resolved in DECAYING_METHODS:
+        return resolved, DEFAULT_DECAYING_INT if calculation_int is None else calculation_int
+    if resolved == "n_mastery":
+        return resolved, DEFAULT_N_MASTERY_INT if calculation_int is None else calculation_int
+    return resolved, None
+
+
+def formula_for(method: str, new_decaying_average: bool) -> str | None:
+    """Which computation a stored method runs (`RollupScore#adjust_calculation_method`).
+
+    With the flag on, `standard_decaying_average` runs the true decaying average and
+    `decaying_average` / `weighted_average` the weighted one; with it off, all three run
+    the weighted one. An unknown method gives no score (`calculate_results` falls through).
+    """
+    if method == "standard_decaying_average":
+        return "decaying_average" if new_decaying_average else "weighted_average"
+    if method in DECAYING_METHODS:
+        return "weighted_average"
+    if method in {"n_mastery", "latest", "highest", "average"}:
+        return method
+    return None
+
+
+def round_half_up(x: float, places: int = 2) -> float:
+    """Ruby's `Float#round(places)` (float.c `flo_round` with `round_half_up`).
+
+    Ruby rounds `x * 10**places` half away from zero, then steps up when the decimal
+    half-way point `(f + 0.5) / s`, as a double, is still <= x: so 3.175 -> 3.18 although
+    the double is below 3.175. It is NOT `Decimal(repr(x))` rounding: for the double just
+    below a half-way point, e.g. 11.754999999999999, `x * 100` rounds to 1175.5 and Ruby
+    gives 11.76 where the decimal string gives 11.75.
+    """
+    if places < 0:
+        raise ValueError("negative places are not supported")
+    if x == 0.0 or not math.isfinite(x):
+        return x
+    if places == 0:
+        return c_round(x)
+    _, binexp = math.frexp(x)
+    if _round_overflow(places, binexp):
+        return x
+    if _round_underflow(places, binexp):
+        return 0.0
+    if places > 14:  # float.c: pow(10, ndigits) may be inexact; Ruby rounds the exact rational
+        return float(Decimal(x).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP))
+    s = 10.0**places
+    f = c_round(x * s)
+    if x > 0:
+        if (f + 0.5) / s <= x:
+            f += 1
+    elif (f - 0.5) / s >= x:
+        f -= 1
+    return f / s
+
+
+def _c_div(a: int, b: int) -> int:
+    """C integer division (truncates toward zero), as float.c's `binexp / 4` does."""
+    q = abs(a) // b
+    return q if a >= 0 else -q
+
+
+def _round_overflow(ndigits: int, binexp: int) -> bool:
+    """float.c `float_round_overflow`: so many digits that x is returned as it is."""
+    float_dig = 15 + 2  # DBL_DIG + 2
+    return ndigits >= float_dig - (_c_div(binexp, 4) if binexp > 0 else _c_div(binexp, 3) - 1)
+
+
+def _round_underflow(ndigits: int, binexp: int) -> bool:
+    """float.c `float_round_underflow`: |x| so small that the answer is +0.0."""
+    return ndigits < -(_c_div(binexp, 3) + 1 if binexp > 0 else _c_div(binexp, 4))
+
+
+def ruby_sum(values: Sequence[float]) -> float:
+    """Ruby's `Array#sum` over floats: Kahan-Babuska compensated summation (array.c).
+
+    Not `math.fsum`, which is exactly rounded: the two can differ in the last bit, and
+    a last bit can move a rounded digit. Values are finite here.
+    """
+    total = 0.0
+    compensation = 0.0
+    for x in values:
+        t = total + x
+        if abs(total) >= abs(x):
+            compensation += (total - t) + x
+        else:
+            compensation += (x - t) + total
+        total = t
+    return total + compensation
+
+
+def result_time(result: ResultValue) -> int:
+    """`RollupScoreAggregatorHelper#result_time`: `(submitted_at || assessed_at).to_i`.
+
+    Whole seconds, so results within one second tie; a missing time is `nil.to_i == 0`
+    and sorts oldest. A naive datetime is taken as UTC.
+    """
+    moment = result.submitted_at or result.assessed_at
+    return 0 if moment is None else calendar.timegm(moment.utctimetuple())
+
+
+def db_order_key(result: ResultValue) -> tuple[int, int, str]:
+    """Canvas's database order within one student and outcome: result id ascending.
+
+    `ResultAnalytics#order_results_for_rollup` ends with `learning_outcome_results.id
+    ASC`, and Ruby's `sort_by` (glibc `qsort_r`, a merge sort) keeps that order for
+    equal times. Numeric ids compare as integers ("9" before "10").
+    """
+    rid = result.result_id
+    if rid.isascii() and rid.isdigit():
+        return (0, int(rid), "")
+    return (1, 0, rid)
+
+
+def result_value(result: ResultValue, settings: RollupSettings) -> float | None:
+    """`RollupScoreAggregatorHelper#result_score`: the value a result feeds a method.
+
+    `return result.score unless result.try(:percent)`: in Ruby 0.0 is true, so only a
+    null percent falls back to the raw score. Otherwise `percent * points_possible`, or
+    `percent * mastery_points` when points possible is not > 0. A missing points possible
+    counts as 0 (Canvas would raise on `nil > 0`; a rubric criterion always has one), and
+    with no mastery points either there is no value.
+    """
+    if result.percent is None:
+        return result.score
+    scale = _scale_points(settings)
+    return None if scale is None else result.percent * scale
+
+
+def _scale_points(settings: RollupSettings) -> float | None:
+    points = settings.points_possible
+    if points is not None and points > 0:
+        return points
+    return settings.mastery_points
+
+
+def quiz_value(
+    result: ResultValue, results: Sequence[ResultValue], settings: RollupSettings
+) -> float | None:
+    """A classic-quiz result's value: the possible-weighted mean percent of its quiz.
+
+    `get_aggregates` / `alignment_aggregate_score`: over this student's results for the
+    outcome (in database order, plain `+=`), those of the same quiz with a possible,
+    `sum(possible * percent) / sum(possible)` times P (M when P is not > 0). Canvas
+    matches on `association_type` / `association_id`, which live events do not carry; for
+    classic-quiz results `Quizzes::QuizOutcomeResultBuilder` sets the associated asset to
+    the same quiz, so that pair stands in. A matched result without a percent makes Canvas
+    raise, and a zero total gives no value.
+    """
+    total = 0.0
+    weighted = 0.0
+    for other in results:
+        if not _same_quiz(result, other) or other.possible is None:
+            continue
+        total += other.possible
+        if other.percent is None:
+            return None
+        weighted += other.possible * other.percent
+    scale = _scale_points(settings)
+    if total == 0 or scale is None:
+        return None
+    return (weighted / total) * scale
+
+
+def _same_quiz(a: ResultValue, b: ResultValue) -> bool:
+    return (a.associated_asset_type, a.associated_asset_id) == (
+        b.associated_asset_type,
+        b.associated_asset_id,
+    )
+
+
+def compute_rollup(results: Sequence[ResultValue], settings: RollupSettings) -> Rollup:
+    """One student's rollup of one outcome in one course (`RollupScore`).
+
+    Deleted results and results with a null score are dropped first
+    (`LearningOutcomeResult.active`, `ResultAnalytics#rollup_user_results`); `count` is
+    how many remain, each classic-quiz result counting once. Input order does not matter:
+    results are put in Canvas's database order, then in time order for the methods that
+    need it. Where Canvas itself would raise (see `result_value`, `quiz_value`), the
+    score is None.
+    """
+    method, calculation_int = effective_method(
+        settings.calculation_method, settings.calculation_int
+    )
+    kept = sorted((r for r in results if not r.deleted and r.score is not None), key=db_order_key)
+    if not kept:
+        return Rollup(None, 0, None, None, method, calculation_int, None)
+
+    def value_of(result: ResultValue) -> float | None:
+        if result.artifact_type == QUIZ_SUBMISSION and method in _QUIZ_AGGREGATED_METHODS:
+            return quiz_value(result, kept, settings)
+        return result_value(result, settings)
+
+    ordered = sorted(kept, key=result_time) if method in _TIME_ORDERED_METHODS else kept
+    score = _score(
+        formula_for(method, settings.new_decaying_average),
+        calculation_int,
+        kept,
+        ordered,
+        value_of,
+        settings.mastery_points,
+    )
+    mastery_points = settings.mastery_points
+    latest = max(kept, key=result_time)  # max_by: the first of equal times
+    return Rollup(
+        score=score,
+        count=len(kept),
+        mastery=None if score is None or mastery_points is None else score >= mastery_points,
+        rating=rating_for(score, settings.ratings),
+        calculation_method=method,
+        calculation_int=calculation_int,
+        latest_assessed_at=latest.submitted_at or latest.assessed_at,
+    )
+
+
+def _score(
+    formula: str | None,
+    calculation_int: int | None,
+    kept: Sequence[ResultValue],
+    ordered: Sequence[ResultValue],
+    value_of: Callable[[ResultValue], float | None],
+    mastery_points: float | None,
+) -> float | None:
+    """`RollupScore#calculate_results` and the `*_set` methods it dispatches to."""
+    if formula is None:
+        return None
+    if formula == "latest":  # score_sets holds only `sorted_results.last`
+        last = value_of(ordered[-1])
+        return None if last is None else round_half_up(last)
+    values = [value_of(r) for r in ordered]
+    present = [v for v in values if v is not None]
+    if len(present) < len(values):
+        return None
+    if formula == "highest":
+        return round_half_up(max(present))
+    if formula == "average":
+        return round_half_up(ruby_sum(present) / len(present))
+    if calculation_int is None:  # effective_method fills it for every method that reads it
+        return None
+    if formula == "n_mastery":
+        return _n_mastery(present, calculation_int, len(kept), mastery_points)
+    if formula == "weighted_average":
+        return _weighted_average(present, calculation_int)
+    return _standard_decaying_average(present, calculation_int)
+
+
+def _n_mastery(
+    values: list[float], n: int, result_count: int, mastery_points: float | None
+) -> float | None:
+    """`n_mastery_set`: the mean of ALL values at or above mastery, once there are n.
+
+    No score with fewer than n results at all (`@outcome_results.length < n`, counting
+    every classic-quiz result), nor with fewer than n values >= M. The mean is not of the
+    top n. (With n <= 0 and nothing at mastery Ruby would give NaN; here, no score.)
+    """
+    if result_count < n or mastery_points is None:
+        return None
+    at_mastery = [v for v in values if v >= mastery_points]
+    if len(at_mastery) < n or not at_mastery:
+        return None
+    return round_half_up(ruby_sum(at_mastery) / len(at_mastery))
+
+
+def _weighted_average(values: list[float], weight: int) -> float:
+    """`decaying_average_set` (stored `decaying_average` / `weighted_average`).
+
+    The latest value weighs `0.01 * w`, the plain mean of all earlier ones
+    `0.01 * (100 - w)`; a single value is itself.
+    """
+    *older, latest = values
+    if not older:
+        return round_half_up(latest)
+    latest_weighted = latest * (0.01 * weight)
+    older_avg_weighted = (ruby_sum(older) / len(older)) * (0.01 * (100 - weight))
+    return round_half_up(latest_weighted + older_avg_weighted)
+
+
+def _standard_decaying_average(values: list[float], decay_rate: int) -> float:
+    """`standard_decaying_average`: d = v1, then `d * (1 - w) + v * w` for each next v.
+
+    Written as Canvas's `each_cons(2)` loop, with w as `0.01 * int`; one value is itself.
+    """
+    if len(values) == 1:
+        return round_half_up(values[0])
+    remaining_weight = 100 - decay_rate
+    decay_avg: float | None = None
+    for first, second in pairwise(values):
+        base = first if decay_avg is None else decay_avg
+        decay_avg = (base * (0.01 * remaining_weight)) + (second * (0.01 * decay_rate))
+    assert decay_avg is not None
+    return round_half_up(decay_avg)
+
+
+def settings_from_scale(
+    ratings: Sequence[Rating],
+    method: str | None,
+    calculation_int: int | None,
+    new_decaying_average: bool = True,
+) -> RollupSettings:
+    """Settings from a mastery scale and calculation method (`mastery_scale_opts`).
+
+    P is the top rating's points (`OutcomeProficiency#points_possible`, ratings ordered
+    `points DESC, id ASC`), M the first mastery rating's (`#mastery_points`). Deleted
+    ratings are the caller's to leave out (the association only loads active ones).
+    Under account_level_mastery_scales these replace the outcome's own: the course's
+    active scale / method, else the nearest account's up the chain, else the root
+    account's default (`DEFAULT_MASTERY_SCALE`, method `highest`), never the outcome's.
+    """
+    ordered = tuple(sorted(ratings, key=lambda r: -r.points))
+    return RollupSettings(
+        calculation_method=method,
+        calculation_int=calculation_int,
+        points_possible=ordered[0].points if ordered else None,
+        mastery_points=next((r.points for r in ordered if r.mastery), None),
+        ratings=ordered,
+        new_decaying_average=new_decaying_average,
+    )
+
+
+def course_aggregate(
+    scores: Sequence[float | None], how: Literal["mean", "median"]
+) -> float | None:
+    """The course row of the gradebook (`aggregate_score` / `median_aggregate_score`).
+
+    Over each student's rollup score (already rounded), skipping students whose rollup
+    has no score: the mean `sum / n` rounded to 2 places, or the median
+    `(sorted[(n - 1) / 2] + sorted[n / 2]) / 2.0`, not rounded. No score: None. (Canvas's
+    count for the row is the number of student rollups, scored or not.)
+    """
+    present = [s for s in scores if s is not None]
+    if not present:
+        return None
+    if how == "mean":
+        return round_half_up(ruby_sum(present) / len(present))
+    ordered = sorted(present)
+    n = len(ordered)
+    return (ordered[(n - 1) // 2] + ordered[n // 2]) / 2.0
+
+
+def rating_distribution(
+    rollups: Sequence[Rollup], ratings: Sequence[Rating]
+) -> list[tuple[Rating, int]]:
+    """Percent of students per rating for the gradebook header (`rating_percents`)."""
+    percents = rating_distribution_counts([r.score for r in rollups if r.count > 0], ratings)
+    return list(zip(ratings, percents, strict=True))
