@@ -159,4 +159,3 @@ class CalculationMethodBody(Payload):
 def json_ready(model: BaseModel) -> dict[str, Any]:
     """The model as plain JSON values, nulls left out (absent and null are one)."""
     return model.model_dump(mode="json", exclude_none=True)
-

@@ -11,10 +11,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from replay.ingest import Ingestor, ReplaySummary, StrictModeStop
-from replay.progress import progress_bar
+from replay.ingest import ReplaySummary, StrictModeStop
+from replay.pipeline import ReplayOptions, run_replay
 from replay.quarantine import Quarantine
-from replay.sources import DumpReader, SourceError
+from replay.sources import SourceError
 from replay.status import store_status
 from replay.store import STORE_ENV, StoreError, open_store
 
@@ -64,29 +64,19 @@ def replay(
 ) -> None:
     """Append the Learning events of dumps to the log (duplicates are stored once)."""
     try:
-        reader = DumpReader(paths, stdin=sys.stdin.buffer)
         opened = open_store(store, create=True)
+        summary = run_replay(
+            opened,
+            paths,
+            ReplayOptions(
+                strict=strict, keep_request_metadata=keep_request_metadata, batch_size=batch_size
+            ),
+            stdin=sys.stdin.buffer,
+        )
     except (SourceError, StoreError) as error:
         raise fail(str(error), 2) from None
-    log = opened.open_log()
-    quarantine = Quarantine(opened.quarantine_path)
-    ingestor = Ingestor(
-        log,
-        quarantine,
-        keep_request_metadata=keep_request_metadata,
-        strict=strict,
-        batch_size=batch_size,
-    )
-    try:
-        with progress_bar(reader.total_bytes, unit="bytes", label="replaying") as update:
-            summary = ingestor.ingest(
-                reader, on_batch=lambda summary: update(reader.bytes_read)
-            )
     except StrictModeStop as stop:
         raise fail(f"{stop} (--strict: nothing from this line was stored)") from None
-    finally:
-        quarantine.close()
-        log.close()
     if as_json:
         out.print_json(orjson.dumps(summary.as_dict()).decode())
     else:
@@ -216,3 +206,7 @@ def generate(
 
 def main() -> None:
     app()
+
+
+# The read side registers its commands on `app`.
+from replay import mastery_commands as _mastery_commands  # noqa: E402, F401

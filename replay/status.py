@@ -52,8 +52,7 @@ def _has_table(connection: sqlite3.Connection, name: str) -> bool:
 
 def _read_log(connection: sqlite3.Connection, status: StoreStatus) -> None:
     events, last, aggregates = connection.execute(
-        "SELECT COUNT(*), COALESCE(MAX(rowid), 0), COUNT(DISTINCT originator_id) "
-        "FROM stored_events"
+        "SELECT COUNT(*), COALESCE(MAX(rowid), 0), COUNT(DISTINCT originator_id) FROM stored_events"
     ).fetchone()
     status.events, status.last_position, status.aggregates = events, last, aggregates
     rows = connection.execute(
@@ -71,7 +70,5 @@ def _read_log(connection: sqlite3.Connection, status: StoreStatus) -> None:
 
 
 def _from_julian(connection: sqlite3.Connection, day: float) -> str:
-    (text,) = connection.execute(
-        "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ?)", (day,)
-    ).fetchone()
+    (text,) = connection.execute("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ?)", (day,)).fetchone()
     return str(text)

@@ -96,9 +96,7 @@ def test_a_reloaded_aggregate_remembers_its_fingerprints(payload: Any) -> None:
 
 @settings(max_examples=60, deadline=None)
 @given(
-    scores=st.lists(
-        st.tuples(st.integers(0, 20), st.integers(0, 5)), min_size=1, max_size=8
-    ),
+    scores=st.lists(st.tuples(st.integers(0, 20), st.integers(0, 5)), min_size=1, max_size=8),
     data=st.data(),
 )
 def test_state_as_of_any_time_does_not_depend_on_arrival_order(

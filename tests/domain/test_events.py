@@ -160,10 +160,14 @@ def test_events_of_other_types_are_not_learning_events() -> None:
         (lambda e: e["metadata"].pop("event_time"), "missing-event-time"),
         (lambda e: e["metadata"].__setitem__("event_time", "last tuesday"), "wrong-type"),
         (lambda e: e["metadata"].__setitem__("event_time", "2019-08-09T21:35:05"), "wrong-type"),
-        (lambda e: e["metadata"].__setitem__("event_time", "1970-01-01T00:00:00Z"),
-         "implausible-event-time"),
-        (lambda e: e["metadata"].__setitem__("event_time", "2999-01-01T00:00:00Z"),
-         "implausible-event-time"),
+        (
+            lambda e: e["metadata"].__setitem__("event_time", "1970-01-01T00:00:00Z"),
+            "implausible-event-time",
+        ),
+        (
+            lambda e: e["metadata"].__setitem__("event_time", "2999-01-01T00:00:00Z"),
+            "implausible-event-time",
+        ),
         (lambda e: e.pop("body"), "missing-body"),
         (lambda e: e.__setitem__("body", [1, 2]), "missing-body"),
         (lambda e: e["body"].pop("learning_outcome_id"), "missing-entity-id"),
@@ -176,9 +180,7 @@ def test_events_of_other_types_are_not_learning_events() -> None:
         (lambda e: e["body"].__setitem__("attempt", "first"), "wrong-type"),
     ],
 )
-def test_unusable_events_are_rejected_with_a_reason(
-    payload: Any, change: Any, reason: str
-) -> None:
+def test_unusable_events_are_rejected_with_a_reason(payload: Any, change: Any, reason: str) -> None:
     envelope = payload("learning_outcome_result_created")
     change(envelope)
     rejection = rejected(envelope)

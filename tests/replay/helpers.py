@@ -53,8 +53,7 @@ def versions_are_contiguous(store: Path) -> bool:
     for event in stored_events(store):
         by_aggregate.setdefault(event["originator_id"], []).append(event["originator_version"])
     return all(
-        sorted(versions) == list(range(1, len(versions) + 1))
-        for versions in by_aggregate.values()
+        sorted(versions) == list(range(1, len(versions) + 1)) for versions in by_aggregate.values()
     )
 
 

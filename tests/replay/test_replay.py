@@ -84,8 +84,10 @@ def test_events_of_other_types_are_skipped_and_counted(
     tmp_path: Path, reference_payloads_by_name: dict[str, Any]
 ) -> None:
     firehose = [
-        {"metadata": {"event_name": "logged_in", "event_time": "2024-01-01T00:00:00Z"},
-         "body": {"redirect_url": "x"}},
+        {
+            "metadata": {"event_name": "logged_in", "event_time": "2024-01-01T00:00:00Z"},
+            "body": {"redirect_url": "x"},
+        },
         reference_payloads_by_name["learning_outcome_created"],
         {"metadata": {"event_name": "submission_created"}, "body": {}},
     ]
@@ -114,8 +116,9 @@ def test_stdin_and_gzip_are_read(tmp_path: Path, reference_dump: Path) -> None:
     compressed = tmp_path / "reference.jsonl.gz"
     compressed.write_bytes(gzip.compress(reference_dump.read_bytes()))
     via_gzip = replay_json(tmp_path / "one", compressed)
-    result = run("replay", "--store", str(tmp_path / "two"), "--json", "-",
-                 input=reference_dump.read_bytes())
+    result = run(
+        "replay", "--store", str(tmp_path / "two"), "--json", "-", input=reference_dump.read_bytes()
+    )
     assert result.exit_code == 0, result.output
     assert via_gzip["appended"] == orjson.loads(result.stdout)["appended"] == len(EVENT_TYPES)
     assert log_contents(tmp_path / "one") == log_contents(tmp_path / "two")

@@ -1,0 +1,152 @@
+"""Rollups from result versions: one function for the live table and for the past.
+
+The incremental path, `mastery rebuild` and every `--as-of` question all compute a
+rollup the same way: take each result in its latest version at the moment asked
+(a window over `result_versions`), resolve the settings in force at that moment,
+and hand both to the pure domain rules. Sharing the path is what makes "rebuild
+equals incremental" and "as of now equals current" true by construction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from domain.rollup import ResultValue, Rollup, compute_rollup
+from projections.rows import time_text
+from projections.settings import Moment, SettingsResolver
+
+RollupKey = tuple[str, str, str, str, str]
+"""(root_account, user_uuid, outcome_id, context_type, context_id)"""
+
+KEY_COLUMNS = ("root_account", "user_uuid", "outcome_id", "context_type", "context_id")
+
+
+@dataclass(frozen=True, slots=True)
+class RollupRecord:
+    key: RollupKey
+    rollup: Rollup
+
+    def as_row(self) -> dict[str, Any]:
+        root_account, user_uuid, outcome_id, context_type, context_id = self.key
+        rollup, rating = self.rollup, self.rollup.rating
+        return {
+            "root_account": root_account,
+            "user_uuid": user_uuid,
+            "outcome_id": outcome_id,
+            "context_type": context_type,
+            "context_id": context_id,
+            "score": rollup.score,
+            "count": rollup.count,
+            "mastery": None if rollup.mastery is None else int(rollup.mastery),
+            "rating_description": rating.description if rating else None,
+            "rating_points": rating.points if rating else None,
+            "rating_color": rating.color if rating else None,
+            "calculation_method": rollup.calculation_method,
+            "calculation_int": rollup.calculation_int,
+            "latest_assessed_at": time_text(rollup.latest_assessed_at),
+        }
+
+
+def latest_results(
+    db: sqlite_utils.Database, where: str, params: Sequence[Any], moment: Moment
+) -> dict[RollupKey, list[dict[str, Any]]]:
+    """Each matching result in its latest version at `moment`, grouped by rollup key.
+
+    A result's student, outcome and course are its identity in Canvas and never
+    change between versions, so filtering on them before the window is safe.
+    """
+    sql = (
+        "SELECT * FROM (SELECT *, ROW_NUMBER() OVER ("
+        "PARTITION BY root_account, result_id ORDER BY valid_order DESC) AS version_rank "
+        f"FROM result_versions WHERE ({where}) AND event_time <= ? AND recorded_at <= ? "
+        "AND user_uuid IS NOT NULL AND outcome_id IS NOT NULL AND context_id IS NOT NULL"
+        ") WHERE version_rank = 1"
+    )
+    grouped: dict[RollupKey, list[dict[str, Any]]] = defaultdict(list)
+    for row in db.query(sql, [*params, moment.valid, moment.known]):
+        key = (
+            row["root_account"],
+            row["user_uuid"],
+            row["outcome_id"],
+            row["context_type"] or "Course",
+            row["context_id"],
+        )
+        grouped[key].append(row)
+    return grouped
+
+
+def compute_rollups(
+    grouped: dict[RollupKey, list[dict[str, Any]]],
+    resolver: SettingsResolver,
+    *,
+    across_courses: bool = False,
+) -> list[RollupRecord]:
+    """Rollups of every key that has at least one result not deleted."""
+    if across_courses:
+        grouped = _merge_courses(grouped)
+    records = []
+    for key in sorted(grouped):
+        rows = [row for row in grouped[key] if row["workflow_state"] != "deleted"]
+        if not rows:
+            continue
+        root_account, _, outcome_id, context_type, context_id = key
+        if across_courses:
+            settings = resolver.outcome_settings(root_account, outcome_id)
+        else:
+            settings = resolver.settings_for(root_account, outcome_id, context_type, context_id)
+        rollup = compute_rollup([_result_value(row) for row in rows], settings)
+        records.append(RollupRecord(key, rollup))
+    return records
+
+
+def rollups_for_keys(
+    db: sqlite_utils.Database, keys: Iterable[RollupKey], moment: Moment
+) -> tuple[list[RollupRecord], set[RollupKey]]:
+    """Recompute these keys; also say which of them no longer have a rollup."""
+    wanted = sorted(set(keys))
+    db.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS wanted_keys (root_account, user_uuid, outcome_id, "
+        "context_type, context_id)"
+    )
+    db.execute("DELETE FROM temp.wanted_keys")
+    db.conn.executemany("INSERT INTO temp.wanted_keys VALUES (?, ?, ?, ?, ?)", wanted)
+    grouped = latest_results(
+        db,
+        "(root_account, user_uuid, outcome_id, COALESCE(context_type, 'Course'), context_id) "
+        "IN (SELECT * FROM temp.wanted_keys)",
+        [],
+        moment,
+    )
+    records = compute_rollups(grouped, SettingsResolver(db, moment))
+    gone = set(wanted) - {record.key for record in records}
+    return records, gone
+
+
+def _merge_courses(
+    grouped: dict[RollupKey, list[dict[str, Any]]],
+) -> dict[RollupKey, list[dict[str, Any]]]:
+    merged: dict[RollupKey, list[dict[str, Any]]] = defaultdict(list)
+    for (root_account, user_uuid, outcome_id, _, _), rows in grouped.items():
+        merged[(root_account, user_uuid, outcome_id, "", "")].extend(rows)
+    return merged
+
+
+def _result_value(row: dict[str, Any]) -> ResultValue:
+    assessed = row["assessed_at"]
+    return ResultValue(
+        result_id=row["result_id"],
+        score=row["score"],
+        percent=row["percent"],
+        possible=row["possible"],
+        assessed_at=datetime.fromisoformat(assessed) if assessed else None,
+        artifact_type=row["artifact_type"],
+        associated_asset_type=row["associated_asset_type"],
+        associated_asset_id=row["associated_asset_id"],
+        deleted=row["workflow_state"] == "deleted",
+    )

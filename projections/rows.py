@@ -1,0 +1,180 @@
+"""Stored domain events turned into read-model rows. Pure: no SQL here.
+
+A stored event holds the Canvas body as it was validated on the way in, so this is
+a matter of picking columns and making ids and times comparable: ids in the local
+form of the root account's shard, times as fixed-width UTC text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from domain.events import EntityKind
+from domain.ids import local_id, shard_of
+
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+KIND_BY_CLASS = {
+    "Outcome": EntityKind.OUTCOME,
+    "OutcomeGroup": EntityKind.OUTCOME_GROUP,
+    "Link": EntityKind.LINK,
+    "Result": EntityKind.RESULT,
+    "Proficiency": EntityKind.PROFICIENCY,
+    "CalculationMethod": EntityKind.CALCULATION_METHOD,
+}
+
+
+def kind_of_topic(topic: str) -> EntityKind | None:
+    """`domain.aggregates:Result.ChangeRecorded` -> RESULT."""
+    class_name = topic.rpartition(":")[2].partition(".")[0]
+    return KIND_BY_CLASS.get(class_name)
+
+
+def time_text(value: str | datetime | None) -> str | None:
+    """Fixed-width UTC text, so that SQL compares times as text."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredChange:
+    """One domain event from the log, as the projections see it."""
+
+    position: int
+    originator_id: str
+    kind: EntityKind
+    root_account: str
+    canvas_id: str
+    state: dict[str, Any]
+
+    @property
+    def event_time(self) -> str:
+        return time_text(self.state["timestamp"]) or ""
+
+    @property
+    def valid_order(self) -> str:
+        rank = 0 if self.state["canvas_event"].endswith("_created") else 1
+        return f"{self.event_time}|{rank}|{self.state['fingerprint']}"
+
+    @property
+    def home_shard(self) -> int | None:
+        return shard_of(self.state["metadata"].get("root_account_id"))
+
+    def local(self, value: Any) -> str | None:
+        return None if value is None else local_id(str(value), self.home_shard)
+
+    def common(self) -> dict[str, Any]:
+        return {
+            "root_account": self.root_account,
+            "valid_order": self.valid_order,
+            "event_time": self.event_time,
+            "recorded_at": time_text(self.state["recorded_at"]),
+            "position": self.position,
+            "canvas_event": self.state["canvas_event"],
+            "workflow_state": self.state["body"].get("workflow_state"),
+        }
+
+
+def result_row(change: StoredChange) -> dict[str, Any]:
+    body = change.state["body"]
+    return {
+        **change.common(),
+        "result_id": change.canvas_id,
+        "user_uuid": body.get("user_uuid"),
+        "outcome_id": change.local(body.get("learning_outcome_id")),
+        "context_type": body.get("result_context_type"),
+        "context_id": change.local(body.get("result_context_id")),
+        "score": body.get("score"),
+        "percent": body.get("percent"),
+        "possible": body.get("possible"),
+        "attempt": body.get("attempt"),
+        "assessed_at": time_text(body.get("assessed_at")),
+        "artifact_type": body.get("artifact_type"),
+        "associated_asset_type": body.get("associated_asset_type"),
+        "associated_asset_id": body.get("associated_asset_id"),
+        "legacy": int(bool(change.state.get("legacy"))),
+    }
+
+
+def outcome_row(change: StoredChange) -> dict[str, Any]:
+    body = change.state["body"]
+    criterion = body.get("rubric_criterion") or {}
+    return {
+        **change.common(),
+        "outcome_id": change.canvas_id,
+        "context_type": body.get("context_type"),
+        "context_id": change.local(body.get("context_id")),
+        "title": body.get("title"),
+        "display_name": body.get("display_name"),
+        "calculation_method": body.get("calculation_method"),
+        "calculation_int": body.get("calculation_int"),
+        "points_possible": criterion.get("points_possible"),
+        "mastery_points": criterion.get("mastery_points"),
+        "ratings": _json(criterion.get("ratings")) if body.get("rubric_criterion") else None,
+    }
+
+
+def mastery_scale_row(change: StoredChange) -> dict[str, Any]:
+    body = change.state["body"]
+    return {
+        **change.common(),
+        "proficiency_id": change.canvas_id,
+        "context_type": body.get("context_type"),
+        "context_id": change.local(body.get("context_id")),
+        "ratings": _json(body.get("outcome_proficiency_ratings") or []),
+    }
+
+
+def calculation_method_row(change: StoredChange) -> dict[str, Any]:
+    body = change.state["body"]
+    return {
+        **change.common(),
+        "calculation_method_id": change.canvas_id,
+        "context_type": body.get("context_type"),
+        "context_id": change.local(body.get("context_id")),
+        "calculation_method": body.get("calculation_method"),
+        "calculation_int": body.get("calculation_int"),
+    }
+
+
+def context_account_row(change: StoredChange) -> dict[str, Any] | None:
+    """What a request-triggered event reveals of the account chain.
+
+    Canvas sets `context_account_id` to a course's account, and to an account's
+    parent (to itself for a root account): `Context.get_account_or_parent_account_global_id`.
+    """
+    metadata = change.state["metadata"]
+    context_type = metadata.get("context_type")
+    context_id = change.local(metadata.get("context_id"))
+    account_id = change.local(metadata.get("context_account_id"))
+    if context_type not in ("Course", "Account") or context_id is None or account_id is None:
+        return None
+    if context_type == "Account" and account_id == context_id:
+        return None
+    return {
+        "root_account": change.root_account,
+        "context_type": context_type,
+        "context_id": context_id,
+        "account_id": account_id,
+        "event_time": change.event_time,
+    }
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+VERSION_TABLES: dict[EntityKind, tuple[str, Any]] = {
+    EntityKind.RESULT: ("result_versions", result_row),
+    EntityKind.OUTCOME: ("outcome_versions", outcome_row),
+    EntityKind.PROFICIENCY: ("mastery_scale_versions", mastery_scale_row),
+    EntityKind.CALCULATION_METHOD: ("calculation_method_versions", calculation_method_row),
+}

@@ -1,0 +1,153 @@
+"""The read-model database: its tables, keys and indexes, in one place.
+
+Every table is derived from the log and can be dropped: `mastery rebuild` recreates
+the file from scratch. Times are ISO 8601 UTC text with microseconds
+(`2025-03-01T10:00:00.000000Z`), so text order is time order. `valid_order` sorts
+the versions of one entity the way the domain's timeline does: event time, a
+create before an update, then the delivery fingerprint.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+READ_MODEL_FORMAT = 1
+
+_VERSION_COLUMNS: dict[str, Any] = {
+    "root_account": str,
+    "valid_order": str,
+    "event_time": str,
+    "recorded_at": str,
+    "position": int,
+    "canvas_event": str,
+    "workflow_state": str,
+}
+
+TABLES: dict[str, tuple[dict[str, Any], list[str]]] = {
+    "result_versions": (
+        {
+            **_VERSION_COLUMNS,
+            "result_id": str,
+            "user_uuid": str,
+            "outcome_id": str,
+            "context_type": str,
+            "context_id": str,
+            "score": float,
+            "percent": float,
+            "possible": float,
+            "attempt": int,
+            "assessed_at": str,
+            "artifact_type": str,
+            "associated_asset_type": str,
+            "associated_asset_id": str,
+            "legacy": int,
+        },
+        ["root_account", "result_id", "valid_order"],
+    ),
+    "outcome_versions": (
+        {
+            **_VERSION_COLUMNS,
+            "outcome_id": str,
+            "context_type": str,
+            "context_id": str,
+            "title": str,
+            "display_name": str,
+            "calculation_method": str,
+            "calculation_int": int,
+            "points_possible": float,
+            "mastery_points": float,
+            "ratings": str,
+        },
+        ["root_account", "outcome_id", "valid_order"],
+    ),
+    "mastery_scale_versions": (
+        {
+            **_VERSION_COLUMNS,
+            "proficiency_id": str,
+            "context_type": str,
+            "context_id": str,
+            "ratings": str,
+        },
+        ["root_account", "proficiency_id", "valid_order"],
+    ),
+    "calculation_method_versions": (
+        {
+            **_VERSION_COLUMNS,
+            "calculation_method_id": str,
+            "context_type": str,
+            "context_id": str,
+            "calculation_method": str,
+            "calculation_int": int,
+        },
+        ["root_account", "calculation_method_id", "valid_order"],
+    ),
+    "context_accounts": (
+        {
+            "root_account": str,
+            "context_type": str,
+            "context_id": str,
+            "account_id": str,
+            "event_time": str,
+        },
+        ["root_account", "context_type", "context_id"],
+    ),
+    "rollups": (
+        {
+            "root_account": str,
+            "user_uuid": str,
+            "outcome_id": str,
+            "context_type": str,
+            "context_id": str,
+            "score": float,
+            "count": int,
+            "mastery": int,
+            "rating_description": str,
+            "rating_points": float,
+            "rating_color": str,
+            "calculation_method": str,
+            "calculation_int": int,
+            "latest_assessed_at": str,
+        },
+        ["root_account", "user_uuid", "outcome_id", "context_type", "context_id"],
+    ),
+    "entities": (
+        {"originator_id": str, "kind": str, "root_account": str, "canvas_id": str},
+        ["originator_id"],
+    ),
+    "tracking": ({"name": str, "position": int}, ["name"]),
+    "meta": ({"key": str, "value": str}, ["key"]),
+}
+
+INDEXES: list[tuple[str, list[str]]] = [
+    ("result_versions", ["root_account", "user_uuid", "outcome_id", "context_id"]),
+    ("result_versions", ["root_account", "context_id", "outcome_id"]),
+    ("result_versions", ["root_account", "outcome_id"]),
+    ("result_versions", ["position"]),
+    ("mastery_scale_versions", ["root_account", "context_type", "context_id"]),
+    ("calculation_method_versions", ["root_account", "context_type", "context_id"]),
+    ("rollups", ["root_account", "context_id", "outcome_id"]),
+    ("rollups", ["root_account", "outcome_id"]),
+    ("rollups", ["user_uuid"]),
+]
+
+
+def create_schema(db: sqlite_utils.Database) -> None:
+    """Create whatever is missing; existing tables are left as they are."""
+    existing = set(db.table_names())
+    for name, (columns, pk) in TABLES.items():
+        if name not in existing:
+            db.table(name).create(columns, pk=tuple(pk) if len(pk) > 1 else pk[0])
+    for table, indexed in INDEXES:
+        db.table(table).create_index(indexed, if_not_exists=True)
+    db.execute(
+        "INSERT OR IGNORE INTO meta(key, value) VALUES ('format', ?)", [str(READ_MODEL_FORMAT)]
+    )
+
+
+def read_model_format(db: sqlite_utils.Database) -> int | None:
+    if "meta" not in db.table_names():
+        return None
+    row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
+    return int(row[0]) if row else None

@@ -1,0 +1,105 @@
+"""The main job, wired: dumps -> log -> read models. The CLI and tests call this."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from time import perf_counter
+from typing import Any, BinaryIO
+
+import sqlite_utils
+
+from projections.catchup import catch_up, open_read_models, position_of
+from replay.ingest import Ingestor, ReplaySummary
+from replay.progress import progress_bar
+from replay.quarantine import Quarantine
+from replay.sources import DumpReader
+from replay.store import Store
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    strict: bool = False
+    keep_request_metadata: bool = False
+    batch_size: int = 2_000
+
+
+def run_replay(
+    store: Store,
+    paths: Sequence[str],
+    options: ReplayOptions = ReplayOptions(),
+    *,
+    stdin: BinaryIO | None = None,
+) -> ReplaySummary:
+    """Append the dumps to the log, then bring the read models level with it.
+
+    Paths are checked before anything is written (SourceError). The projection runs
+    after the append even when the append stopped early (--strict), so that what was
+    stored is also answerable.
+    """
+    reader = DumpReader(paths, stdin=stdin)
+    log = store.open_log()
+    quarantine = Quarantine(store.quarantine_path)
+    ingestor = Ingestor(
+        log,
+        quarantine,
+        keep_request_metadata=options.keep_request_metadata,
+        strict=options.strict,
+        batch_size=options.batch_size,
+    )
+    try:
+        with progress_bar(reader.total_bytes, unit="bytes", label="appending") as update:
+            summary = ingestor.ingest(reader, on_batch=lambda _: update(reader.bytes_read))
+    finally:
+        quarantine.close()
+        try:
+            _project(store, log)
+        finally:
+            log.close()
+    return summary
+
+
+def _project(store: Store, log: Any) -> int:
+    db = open_read_models(store.read_models_path)
+    try:
+        start = position_of(db)
+        last = log.recorder.max_notification_id() or 0
+        with progress_bar(max(last - start, 0), unit="events", label="projecting") as update:
+            return catch_up(log, db, on_batch=lambda position: update(position - start))
+    finally:
+        db.close()
+
+
+def open_read_side(store: Store) -> sqlite_utils.Database:
+    """The read models, brought level with the log first if they lag behind it."""
+    log = store.open_log()
+    try:
+        db = open_read_models(store.read_models_path)
+        if position_of(db) < (log.recorder.max_notification_id() or 0):
+            catch_up(log, db)
+        return db
+    finally:
+        log.close()
+
+
+def rebuild_read_models(store: Store) -> dict[str, Any]:
+    """Throw the read models away and project the whole log again."""
+    started = perf_counter()
+    for suffix in ("", "-wal", "-shm"):
+        store.read_models_path.with_name(store.read_models_path.name + suffix).unlink(
+            missing_ok=True
+        )
+    log = store.open_log()
+    try:
+        events = _project(store, log)
+    except sqlite3.DatabaseError:
+        raise
+    finally:
+        log.close()
+    elapsed = perf_counter() - started
+    return {
+        "events": events,
+        "elapsed_seconds": round(elapsed, 3),
+        "events_per_second": round(events / elapsed, 1) if elapsed > 0 else 0.0,
+    }
