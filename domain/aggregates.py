@@ -100,11 +100,16 @@ class CanvasEntity(Aggregate):
         return aggregate_id(root_account, cls.kind.value, canvas_id)
 
     @classmethod
-    def first_seen(cls, event: CanvasEvent, recorded_at: datetime) -> CanvasEntity:
-        """Start the aggregate from the first Canvas event that names the entity."""
+    def first_seen(
+        cls, event: CanvasEvent, recorded_at: datetime, *, known_id: UUID | None = None
+    ) -> CanvasEntity:
+        """Start the aggregate from the first Canvas event that names the entity.
+
+        `known_id` spares recomputing the id (a uuid5) when the caller has it.
+        """
         return cls._create(
             cls.FirstChangeRecorded,
-            id=cls.id_for(event.root_account, event.entity_id),
+            id=known_id or cls.id_for(event.root_account, event.entity_id),
             timestamp=event.event_time,
             canvas_id=event.entity_id,
             root_account=event.root_account,

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel, ValidationError
 
-from domain.ids import InvalidId, local_id, normalise_id, shard_of
+from domain.ids import InvalidId, local_id, normalise_id, normalise_ids, shard_of
 from domain.payloads import (
     CalculationMethodBody,
     LinkBody,
@@ -154,6 +154,14 @@ def parse_event(
     elif body_in.get(event_type.id_field) is None:
         return Rejection("missing-entity-id", f"{name}: body.{event_type.id_field} is missing")
 
+    try:
+        metadata_in = normalise_ids(metadata_in)
+    except InvalidId as error:
+        return Rejection("wrong-type", f"{name}: metadata.{error}")
+    try:
+        body_in = normalise_ids(body_in)
+    except InvalidId as error:
+        return Rejection("wrong-type", f"{name}: body.{error}")
     try:
         metadata = Metadata.model_validate(metadata_in)
         body_model = event_type.body_model.model_validate(body_in)

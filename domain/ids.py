@@ -9,6 +9,7 @@ canonical string before it keys anything.
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 SHARD_FACTOR = 10**13
 MAX_ID_DIGITS = 30
@@ -41,6 +42,63 @@ def normalise_id(value: object) -> str:
             raise InvalidId(f"an id cannot be {len(text)} characters long")
         return text
     raise InvalidId(f"an id must be a string or an integer, not {type(value).__name__}")
+
+
+ID_FIELDS = frozenset(
+    {
+        "id",
+        "learning_outcome_id",
+        "learning_outcome_group_id",
+        "parent_outcome_group_id",
+        "learning_outcome_link_id",
+        "outcome_proficiency_id",
+        "outcome_proficiency_rating_id",
+        "outcome_calculation_method_id",
+        "context_id",
+        "result_context_id",
+        "artifact_id",
+        "associated_asset_id",
+        "vendor_guid",
+        "root_account_id",
+        "context_account_id",
+        "user_id",
+        "user_account_id",
+        "job_id",
+        "copied_from_outcome_id",
+    }
+)
+"""The id fields of Canvas Learning events (body and metadata)."""
+
+NESTED_WITH_IDS = "outcome_proficiency_ratings"
+
+
+def normalise_ids(mapping: dict[str, Any]) -> dict[str, Any]:
+    """The mapping with every known id field as a string (ratings of a scale too).
+
+    Returns the mapping itself when nothing needed changing, which is the common
+    case. Raises InvalidId naming the field.
+    """
+    changed: dict[str, Any] | None = None
+    for key in ID_FIELDS.intersection(mapping):
+        value = mapping[key]
+        if value is None or (
+            type(value) is str and 0 < len(value) <= 255 and value.strip() == value
+        ):
+            continue  # the common case: already a clean string
+        try:
+            normalised = normalise_id(value)
+        except InvalidId as error:
+            raise InvalidId(f"{key}: {error}") from None
+        if changed is None:
+            changed = dict(mapping)
+        changed[key] = normalised
+    nested = mapping.get(NESTED_WITH_IDS)
+    if type(nested) is list:
+        items = [normalise_ids(item) if type(item) is dict else item for item in nested]
+        if any(new is not old for new, old in zip(items, nested, strict=True)):
+            changed = changed if changed is not None else dict(mapping)
+            changed[NESTED_WITH_IDS] = items
+    return mapping if changed is None else changed
 
 
 def shard_of(canvas_id: str | None) -> int | None:

@@ -169,7 +169,7 @@ class Ingestor:
             outcome = Counter[str]()
             touched = self._apply(batch, outcome)
             try:
-                self.log.save(*touched)
+                self.log.record(touched)
             except IntegrityError:
                 # Another process appended to one of these aggregates: forget our
                 # copies, reload them from the log and decide again.
@@ -191,15 +191,19 @@ class Ingestor:
 
     def _apply(self, batch: list[CanvasEvent], outcome: Counter[str]) -> list[CanvasEntity]:
         recorded_at = self.clock()
-        self._load_missing(batch)
+        keys = [
+            AGGREGATE_CLASSES[event.kind].id_for(event.root_account, event.entity_id)
+            for event in batch
+        ]
+        self._load_missing(keys)
         touched: dict[UUID, CanvasEntity] = {}
         cache = self._cache
-        for event in batch:
-            cls = AGGREGATE_CLASSES[event.kind]
-            key = cls.id_for(event.root_account, event.entity_id)
+        for event, key in zip(batch, keys, strict=True):
             aggregate = cache.get(key)
             if aggregate is None:
-                aggregate = cls.first_seen(event, recorded_at)
+                aggregate = AGGREGATE_CLASSES[event.kind].first_seen(
+                    event, recorded_at, known_id=key
+                )
                 cache[key] = aggregate
             elif aggregate.record(event, recorded_at):
                 cache.move_to_end(key)
@@ -213,13 +217,10 @@ class Ingestor:
             touched[key] = aggregate
         return list(touched.values())
 
-    def _load_missing(self, batch: list[CanvasEvent]) -> None:
+    def _load_missing(self, keys: list[UUID]) -> None:
         """Bring into the cache the aggregates of this batch that the log already has."""
-        missing = {
-            AGGREGATE_CLASSES[event.kind].id_for(event.root_account, event.entity_id)
-            for event in batch
-        }
-        missing.difference_update(self._cache)
+        cache = self._cache
+        missing = {key for key in keys if key not in cache}
         for key in self.log.existing_ids(missing):
             self._cache[key] = self.log.get_entity(key)
 
