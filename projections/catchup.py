@@ -23,7 +23,7 @@ import sqlite_utils
 from eventsourcing.persistence import Notification
 
 from domain.events import EntityKind
-from projections.rollups import KEY_COLUMNS, RollupKey, rollups_for_keys
+from projections.rollups import RollupKey, rollups_for_keys
 from projections.rows import VERSION_TABLES, StoredChange, context_account_row, kind_of_topic
 from projections.schema import READ_MODEL_FORMAT, create_schema, read_model_format
 from projections.settings import NOW
@@ -102,6 +102,7 @@ def apply_batch(db: sqlite_utils.Database, notifications: Sequence[Notification]
     outcomes: set[tuple[str, str]] = set()
     courses: set[tuple[str, str]] = set()
     root_accounts: set[str] = set()
+    accounts = _known_accounts(db)
     for change in changes:
         entry = VERSION_TABLES.get(change.kind)
         if entry is not None:
@@ -110,7 +111,7 @@ def apply_batch(db: sqlite_utils.Database, notifications: Sequence[Notification]
             rows_by_table.setdefault(table, []).append(row)
             if change.kind is EntityKind.RESULT:
                 if row["user_uuid"] and row["outcome_id"] and row["context_id"]:
-                    touched.add(tuple(row[c] or "Course" for c in KEY_COLUMNS))  # type: ignore[arg-type]
+                    touched.add(_rollup_key(row))
             elif change.kind is EntityKind.OUTCOME:
                 outcomes.add((change.root_account, change.canvas_id))
             elif row["context_type"] == "Course":
@@ -118,13 +119,14 @@ def apply_batch(db: sqlite_utils.Database, notifications: Sequence[Notification]
             else:
                 root_accounts.add(change.root_account)
         account_row = context_account_row(change)
-        if account_row is not None and _learn_account(db, account_row):
+        if account_row is not None and _learn_account(db, accounts, account_row):
             if account_row["context_type"] == "Course":
                 courses.add((change.root_account, account_row["context_id"]))
             else:
                 root_accounts.add(change.root_account)
     for table, rows in rows_by_table.items():
         _insert(db, table, rows)
+    _update_current_results(db, rows_by_table.get("result_versions", []))
     touched |= _keys_in_scope(db, outcomes, courses, root_accounts)
     if touched:
         records, gone = rollups_for_keys(db, touched, NOW)
@@ -136,15 +138,32 @@ def apply_batch(db: sqlite_utils.Database, notifications: Sequence[Notification]
         )
 
 
+def _update_current_results(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> None:
+    """Keep `results_current` at each result's latest version by valid time."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    updates = ", ".join(
+        f"{c} = excluded.{c}" for c in columns if c not in ("root_account", "result_id")
+    )
+    db.conn.executemany(
+        f"INSERT INTO results_current ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' * len(columns))}) "
+        f"ON CONFLICT(root_account, result_id) DO UPDATE SET {updates} "
+        "WHERE excluded.valid_order > results_current.valid_order",
+        [tuple(row[column] for column in columns) for row in rows],
+    )
+
+
 def _stored_changes(
     db: sqlite_utils.Database, notifications: Sequence[Notification]
 ) -> list[StoredChange]:
     """Decode notifications; the entity of a later event is known from its first."""
     entities: dict[str, tuple[str, str]] = {}
     new_entities = []
-    for notification in notifications:
+    states = [orjson.loads(notification.state) for notification in notifications]
+    for notification, state in zip(notifications, states, strict=True):
         if notification.originator_version == 1:
-            state = orjson.loads(notification.state)
             key = str(notification.originator_id)
             entities[key] = (state["root_account"], state["canvas_id"])
             new_entities.append((key, notification.topic, *entities[key]))
@@ -166,7 +185,7 @@ def _stored_changes(
         ],
     )
     changes = []
-    for notification in notifications:
+    for notification, state in zip(notifications, states, strict=True):
         kind = kind_of_topic(notification.topic)
         key = str(notification.originator_id)
         if kind is None or key not in entities:
@@ -175,13 +194,45 @@ def _stored_changes(
                 f"{notification.topic!r}: the log is damaged or newer than this program"
             )
         root_account, canvas_id = entities[key]
-        state = orjson.loads(notification.state)
         changes.append(StoredChange(notification.id, key, kind, root_account, canvas_id, state))
     return changes
 
 
-def _learn_account(db: sqlite_utils.Database, row: dict[str, Any]) -> bool:
-    """Record a context's account; True when that changed what was known."""
+def _rollup_key(row: dict[str, Any]) -> RollupKey:
+    return (
+        row["root_account"],
+        row["user_uuid"],
+        row["outcome_id"],
+        row["context_type"] or "Course",
+        row["context_id"],
+    )
+
+
+AccountKey = tuple[str, str, str]
+
+
+def _known_accounts(db: sqlite_utils.Database) -> dict[AccountKey, tuple[str, str]]:
+    rows = db.execute(
+        "SELECT root_account, context_type, context_id, account_id, event_time "
+        "FROM context_accounts"
+    ).fetchall()
+    return {(r[0], r[1], r[2]): (r[3], r[4]) for r in rows}
+
+
+def _learn_account(
+    db: sqlite_utils.Database,
+    known: dict[AccountKey, tuple[str, str]],
+    row: dict[str, Any],
+) -> bool:
+    """Record a context's account; True when that changed what was known.
+
+    Most events repeat what is known already: those cost a dictionary lookup.
+    """
+    key = (row["root_account"], row["context_type"], row["context_id"])
+    before = known.get(key)
+    if before is not None and (before[0] == row["account_id"] or before[1] >= row["event_time"]):
+        return False
+    known[key] = (row["account_id"], row["event_time"])
     cursor = db.execute(
         "INSERT INTO context_accounts(root_account, context_type, context_id, account_id, "
         "event_time) VALUES (:root_account, :context_type, :context_id, :account_id, "
@@ -202,7 +253,7 @@ def _keys_in_scope(
 ) -> set[RollupKey]:
     select = (
         "SELECT DISTINCT root_account, user_uuid, outcome_id, COALESCE(context_type, 'Course'), "
-        "context_id FROM result_versions WHERE user_uuid IS NOT NULL AND context_id IS NOT NULL "
+        "context_id FROM results_current WHERE user_uuid IS NOT NULL AND context_id IS NOT NULL "
         "AND outcome_id IS NOT NULL AND "
     )
     keys: set[RollupKey] = set()

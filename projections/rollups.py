@@ -58,18 +58,24 @@ def latest_results(
 ) -> dict[RollupKey, list[dict[str, Any]]]:
     """Each matching result in its latest version at `moment`, grouped by rollup key.
 
+    Now: the `results_current` table. In the past: a window over `result_versions`.
     A result's student, outcome and course are its identity in Canvas and never
     change between versions, so filtering on them before the window is safe.
     """
-    sql = (
-        "SELECT * FROM (SELECT *, ROW_NUMBER() OVER ("
-        "PARTITION BY root_account, result_id ORDER BY valid_order DESC) AS version_rank "
-        f"FROM result_versions WHERE ({where}) AND event_time <= ? AND recorded_at <= ? "
-        "AND user_uuid IS NOT NULL AND outcome_id IS NOT NULL AND context_id IS NOT NULL"
-        ") WHERE version_rank = 1"
-    )
+    attributable = "user_uuid IS NOT NULL AND outcome_id IS NOT NULL AND context_id IS NOT NULL"
+    if moment.is_now:
+        sql = f"SELECT * FROM results_current WHERE ({where}) AND {attributable}"
+        arguments = list(params)
+    else:
+        sql = (
+            "SELECT * FROM (SELECT *, ROW_NUMBER() OVER ("
+            "PARTITION BY root_account, result_id ORDER BY valid_order DESC) AS version_rank "
+            f"FROM result_versions WHERE ({where}) AND event_time <= ? AND recorded_at <= ? "
+            f"AND {attributable}) WHERE version_rank = 1"
+        )
+        arguments = [*params, moment.valid, moment.known]
     grouped: dict[RollupKey, list[dict[str, Any]]] = defaultdict(list)
-    for row in db.query(sql, [*params, moment.valid, moment.known]):
+    for row in db.query(sql, arguments):
         key = (
             row["root_account"],
             row["user_uuid"],

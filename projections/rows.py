@@ -38,10 +38,29 @@ def time_text(value: str | datetime | None) -> str | None:
     """Fixed-width UTC text, so that SQL compares times as text."""
     if value is None:
         return None
+    if isinstance(value, str):
+        fast = _utc_text_fast(value)
+        if fast is not None:
+            return fast
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime(TIME_FORMAT)
+
+
+def _utc_text_fast(value: str) -> str | None:
+    """The common UTC spellings (`...Z`, `...+00:00`), without parsing a datetime."""
+    if value.endswith("Z"):
+        stem = value[:-1]
+    elif value.endswith("+00:00"):
+        stem = value[:-6]
+    else:
+        return None
+    if len(stem) == 19:
+        return stem + ".000000Z"
+    if len(stem) > 20 and stem[19] == "." and len(stem) <= 26:
+        return stem + "0" * (26 - len(stem)) + "Z"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,10 @@ TABLES: dict[str, tuple[dict[str, Any], list[str]]] = {
         },
         ["root_account", "result_id", "valid_order"],
     ),
+    "results_current": (
+        {},  # the columns of result_versions, filled in below
+        ["root_account", "result_id"],
+    ),
     "outcome_versions": (
         {
             **_VERSION_COLUMNS,
@@ -120,11 +124,15 @@ TABLES: dict[str, tuple[dict[str, Any], list[str]]] = {
     "meta": ({"key": str, "value": str}, ["key"]),
 }
 
+TABLES["results_current"] = (dict(TABLES["result_versions"][0]), TABLES["results_current"][1])
+"""Each result in its latest version by valid time: what current rollups are made of."""
+
 INDEXES: list[tuple[str, list[str]]] = [
     ("result_versions", ["root_account", "user_uuid", "outcome_id", "context_id"]),
     ("result_versions", ["root_account", "context_id", "outcome_id"]),
-    ("result_versions", ["root_account", "outcome_id"]),
-    ("result_versions", ["position"]),
+    ("results_current", ["root_account", "user_uuid", "outcome_id", "context_id"]),
+    ("results_current", ["root_account", "context_id", "outcome_id"]),
+    ("results_current", ["root_account", "outcome_id"]),
     ("mastery_scale_versions", ["root_account", "context_type", "context_id"]),
     ("calculation_method_versions", ["root_account", "context_type", "context_id"]),
     ("rollups", ["root_account", "context_id", "outcome_id"]),
