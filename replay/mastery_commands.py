@@ -47,6 +47,7 @@ def query(
     output_format: Annotated[
         OutputFormat, typer.Option("--format", help="Output format.")
     ] = OutputFormat.table,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many rollups.")] = None,
 ) -> None:
     """Students' mastery of outcomes: current, as of a time, or as known at a time."""
     try:
@@ -62,7 +63,7 @@ def query(
     except (QueryError, StoreError, ReadModelError) as error:
         raise fail(str(error), 2) from None
     queries = MasteryQueries(db)
-    records = queries.rollups(question)
+    records = queries.rollups(question)[:limit]
     if output_format is OutputFormat.json:
         out.print_json(orjson.dumps([rollup_json(r) for r in records]).decode())
     elif output_format is OutputFormat.csv:
