@@ -23,6 +23,7 @@ class ReplayOptions:
     strict: bool = False
     keep_request_metadata: bool = False
     batch_size: int = 2_000
+    max_line_bytes: int = 1_000_000
 
 
 def run_replay(
@@ -38,7 +39,7 @@ def run_replay(
     after the append even when the append stopped early (--strict), so that what was
     stored is also answerable.
     """
-    reader = DumpReader(paths, stdin=stdin)
+    reader = DumpReader(paths, stdin=stdin, max_line_bytes=options.max_line_bytes)
     log = store.open_log()
     quarantine = Quarantine(store.quarantine_path)
     ingestor = Ingestor(

@@ -1,0 +1,5 @@
+"""`python -m replay ...` is `mastery ...`."""
+
+from replay.cli import main
+
+main()

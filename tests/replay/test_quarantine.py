@@ -1,0 +1,114 @@
+"""A corpus of bad lines: each is quarantined with its place and reason, none stops
+the replay, none changes what was stored before."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from replay.pipeline import ReplayOptions, run_replay
+from replay.store import open_store
+from tests.replay.helpers import replay_json, run, stored_events
+
+
+def b64(data: bytes) -> bytes:
+    return base64.urlsafe_b64encode(data).rstrip(b"=")
+
+
+def bad_lines(good: dict[str, Any]) -> list[tuple[bytes, str]]:
+    """(line, expected reason) for every kind of bad line we know of."""
+
+    def variant(change: Any) -> bytes:
+        event = orjson.loads(orjson.dumps(good))
+        change(event)
+        return orjson.dumps(event)
+
+    return [
+        (b'{"metadata": {"event_name": "learning_outcome_created"', "not-json"),
+        (b"{'single': 'quotes'}", "not-json"),
+        (b'{"metadata": {"event_time": NaN}}', "not-json"),
+        (b"\xff\xfe\x00garbage", "invalid-utf8"),
+        (b"[1, 2, 3]", "not-an-object"),
+        (b'"just a string"', "not-an-object"),
+        (b'{"body": {}}', "missing-metadata"),
+        (variant(lambda e: e["metadata"].pop("event_name")), "missing-event-name"),
+        (variant(lambda e: e["metadata"].pop("event_time")), "missing-event-time"),
+        (variant(lambda e: e["metadata"].__setitem__("event_time", "yesterday")), "wrong-type"),
+        (
+            variant(lambda e: e["metadata"].__setitem__("event_time", "1970-01-01T00:00:00Z")),
+            "implausible-event-time",
+        ),
+        (variant(lambda e: e.pop("body")), "missing-body"),
+        (variant(lambda e: e["body"].pop("learning_outcome_id")), "missing-entity-id"),
+        (variant(lambda e: e["body"].__setitem__("learning_outcome_id", {"id": 1})), "wrong-type"),
+        (variant(lambda e: e["body"].__setitem__("calculation_int", "sixty")), "wrong-type"),
+        (variant(lambda e: e["body"].__setitem__("rubric_criterion", [])), "wrong-type"),
+        (b'{"MessageId": "1", "Body": "{not json"}', "bad-sqs-body"),
+        (b"eyJhbGciOiJSUzI1NiJ9." + b64(b"[1,2]") + b".c2ln", "bad-jwt"),
+        (b"eyJhbGciOiJSUzI1NiJ9.abcde.c2ln", "bad-jwt"),
+        (b"x" * 8192, "line-too-long"),
+    ]
+
+
+def test_each_kind_of_bad_line_is_quarantined_with_its_place_and_reason(
+    tmp_path: Path, reference_payloads_by_name: dict[str, Any]
+) -> None:
+    good = reference_payloads_by_name["learning_outcome_created"]
+    corpus = bad_lines(good)
+    assert len(corpus) >= 15
+    assert len({reason for _, reason in corpus}) >= 12
+    dump = tmp_path / "corpus.jsonl"
+    dump.write_bytes(b"".join(line + b"\n" for line, _ in corpus) + orjson.dumps(good) + b"\n")
+
+    store = tmp_path / "store"
+    # a small line limit keeps the over-long line small in the test
+    options = ReplayOptions(max_line_bytes=4096)
+    summary = run_replay(open_store(str(store), create=True), [str(dump)], options)
+    assert summary.appended == 1
+    assert summary.quarantined_total == len(corpus)
+
+    listing = run("quarantine", "--store", str(store), "--json")
+    records = [orjson.loads(line) for line in listing.stdout.splitlines()]
+    by_line = {record["line"]: record for record in records}
+    for number, (line, reason) in enumerate(corpus, start=1):
+        record = by_line[number]
+        assert record["source"] == str(dump)
+        assert record["reason"] == reason, (number, line[:60], record["detail"])
+        assert record["detail"]
+
+
+def test_bad_input_changes_nothing_already_stored(
+    tmp_path: Path, reference_payloads_by_name: dict[str, Any]
+) -> None:
+    store = tmp_path / "store"
+    good = tmp_path / "good.jsonl"
+    good.write_bytes(b"".join(orjson.dumps(e) + b"\n" for e in reference_payloads_by_name.values()))
+    replay_json(store, good)
+    before = stored_events(store)
+
+    hostile = tmp_path / "hostile"
+    hostile.mkdir()
+    (hostile / "binary.jsonl").write_bytes(bytes(range(256)) * 64)
+    (hostile / "truncated.jsonl.gz").write_bytes(gzip.compress(good.read_bytes())[:300])
+    (hostile / "empty.jsonl").write_bytes(b"")
+    (hostile / "array.json").write_bytes(b'[{"metadata": 1}, 2, "x"]')
+    (hostile / "deep.jsonl").write_bytes(b"[" * 100_000 + b"]" * 100_000 + b"\n")
+    summary = replay_json(store, hostile)
+    assert summary["appended"] == 0
+    assert summary["quarantined"] > 0
+    assert stored_events(store)[: len(before)] == before
+    assert len(stored_events(store)) == len(before)
+
+
+def test_the_same_bad_dump_replayed_twice_is_quarantined_once(tmp_path: Path) -> None:
+    store = tmp_path / "store"
+    dump = tmp_path / "bad.jsonl"
+    dump.write_bytes(b"{nope\n[1]\n")
+    replay_json(store, dump)
+    replay_json(store, dump)
+    listing = run("quarantine", "--store", str(store), "--json")
+    assert len(listing.stdout.splitlines()) == 2
