@@ -5,10 +5,8 @@ notifications in order, a batch at a time. Each batch is one read-model transact
 that also moves the tracking position: a crash loses the batch and its position
 together, and the next run does it again. Exactly once, without coordination.
 
-Within a batch, every rollup the batch touched is recomputed once, whatever number
-of events touched it: a result touches its own rollup; a change of an outcome every
-rollup of that outcome; a mastery scale or calculation method every rollup of its
-course (or, for an account, of the whole root account).
+The loop decodes each batch once and hands it to every projector in `PROJECTORS`;
+a projector owns its tables and knows nothing of the loop.
 """
 
 from __future__ import annotations
@@ -16,18 +14,29 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Protocol
 
 import orjson
 import sqlite_utils
 from eventsourcing.persistence import Notification
 
-from domain.events import EntityKind
-from projections.rollups import RollupKey, rollups_for_keys
-from projections.rows import VERSION_TABLES, StoredChange, context_account_row, kind_of_topic
-from projections.schema import READ_MODEL_FORMAT, create_schema, read_model_format
-from projections.settings import NOW
+from projections.mastery import MasteryProjector
+from projections.rows import StoredChange, kind_of_topic
+from projections.schema import READ_MODEL_FORMAT, create_bookkeeping, read_model_format
 from replay.log import MasteryLog
+
+
+class Projector(Protocol):
+    """A read model fed by the catch-up loop, inside the loop's transaction."""
+
+    name: str
+
+    def create_schema(self, db: sqlite_utils.Database) -> None: ...
+
+    def apply(self, db: sqlite_utils.Database, changes: Sequence[StoredChange]) -> None: ...
+
+
+PROJECTORS: list[Projector] = [MasteryProjector()]
 
 TRACKING_NAME = "mastery"
 DEFAULT_BATCH = 5_000
@@ -49,7 +58,9 @@ def open_read_models(path: Path) -> sqlite_utils.Database:
                 f"{path} is in read-model format {found}, this program writes "
                 f"{READ_MODEL_FORMAT}: run `mastery rebuild`"
             )
-        create_schema(db)
+        create_bookkeeping(db)
+        for projector in PROJECTORS:
+            projector.create_schema(db)
     except sqlite3.DatabaseError as error:
         raise ReadModelError(
             f"{path} is not a usable database ({error}): run `mastery rebuild`"
@@ -78,7 +89,9 @@ def catch_up(
             position = position_of(db)
             notifications = log.recorder.select_notifications(start=position + 1, limit=batch_size)
             if notifications:
-                apply_batch(db, notifications)
+                changes = _stored_changes(db, notifications)
+                for projector in PROJECTORS:
+                    projector.apply(db, changes)
                 conn.execute(
                     "INSERT INTO tracking(name, position) VALUES (?, ?) "
                     "ON CONFLICT(name) DO UPDATE SET position = excluded.position",
@@ -93,66 +106,6 @@ def catch_up(
         applied += len(notifications)
         if on_batch is not None:
             on_batch(notifications[-1].id)
-
-
-def apply_batch(db: sqlite_utils.Database, notifications: Sequence[Notification]) -> None:
-    changes = _stored_changes(db, notifications)
-    rows_by_table: dict[str, list[dict[str, Any]]] = {}
-    touched: set[RollupKey] = set()
-    outcomes: set[tuple[str, str]] = set()
-    courses: set[tuple[str, str]] = set()
-    root_accounts: set[str] = set()
-    accounts = _known_accounts(db)
-    for change in changes:
-        entry = VERSION_TABLES.get(change.kind)
-        if entry is not None:
-            table, make_row = entry
-            row = make_row(change)
-            rows_by_table.setdefault(table, []).append(row)
-            if change.kind is EntityKind.RESULT:
-                if row["user_uuid"] and row["outcome_id"] and row["context_id"]:
-                    touched.add(_rollup_key(row))
-            elif change.kind is EntityKind.OUTCOME:
-                outcomes.add((change.root_account, change.canvas_id))
-            elif row["context_type"] == "Course":
-                courses.add((change.root_account, row["context_id"]))
-            else:
-                root_accounts.add(change.root_account)
-        account_row = context_account_row(change)
-        if account_row is not None and _learn_account(db, accounts, account_row):
-            if account_row["context_type"] == "Course":
-                courses.add((change.root_account, account_row["context_id"]))
-            else:
-                root_accounts.add(change.root_account)
-    for table, rows in rows_by_table.items():
-        _insert(db, table, rows)
-    _update_current_results(db, rows_by_table.get("result_versions", []))
-    touched |= _keys_in_scope(db, outcomes, courses, root_accounts)
-    if touched:
-        records, gone = rollups_for_keys(db, touched, NOW)
-        _insert(db, "rollups", [record.as_row() for record in records], replace=True)
-        db.conn.executemany(
-            "DELETE FROM rollups WHERE root_account = ? AND user_uuid = ? AND outcome_id = ? "
-            "AND context_type = ? AND context_id = ?",
-            sorted(gone),
-        )
-
-
-def _update_current_results(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> None:
-    """Keep `results_current` at each result's latest version by valid time."""
-    if not rows:
-        return
-    columns = list(rows[0])
-    updates = ", ".join(
-        f"{c} = excluded.{c}" for c in columns if c not in ("root_account", "result_id")
-    )
-    db.conn.executemany(
-        f"INSERT INTO results_current ({', '.join(columns)}) "
-        f"VALUES ({', '.join('?' * len(columns))}) "
-        f"ON CONFLICT(root_account, result_id) DO UPDATE SET {updates} "
-        "WHERE excluded.valid_order > results_current.valid_order",
-        [tuple(row[column] for column in columns) for row in rows],
-    )
 
 
 def _stored_changes(
@@ -196,91 +149,3 @@ def _stored_changes(
         root_account, canvas_id = entities[key]
         changes.append(StoredChange(notification.id, key, kind, root_account, canvas_id, state))
     return changes
-
-
-def _rollup_key(row: dict[str, Any]) -> RollupKey:
-    return (
-        row["root_account"],
-        row["user_uuid"],
-        row["outcome_id"],
-        row["context_type"] or "Course",
-        row["context_id"],
-    )
-
-
-AccountKey = tuple[str, str, str]
-
-
-def _known_accounts(db: sqlite_utils.Database) -> dict[AccountKey, tuple[str, str]]:
-    rows = db.execute(
-        "SELECT root_account, context_type, context_id, account_id, event_time "
-        "FROM context_accounts"
-    ).fetchall()
-    return {(r[0], r[1], r[2]): (r[3], r[4]) for r in rows}
-
-
-def _learn_account(
-    db: sqlite_utils.Database,
-    known: dict[AccountKey, tuple[str, str]],
-    row: dict[str, Any],
-) -> bool:
-    """Record a context's account; True when that changed what was known.
-
-    Most events repeat what is known already: those cost a dictionary lookup.
-    """
-    key = (row["root_account"], row["context_type"], row["context_id"])
-    before = known.get(key)
-    if before is not None and (before[0] == row["account_id"] or before[1] >= row["event_time"]):
-        return False
-    known[key] = (row["account_id"], row["event_time"])
-    cursor = db.execute(
-        "INSERT INTO context_accounts(root_account, context_type, context_id, account_id, "
-        "event_time) VALUES (:root_account, :context_type, :context_id, :account_id, "
-        ":event_time) ON CONFLICT(root_account, context_type, context_id) DO UPDATE SET "
-        "account_id = excluded.account_id, event_time = excluded.event_time "
-        "WHERE excluded.event_time > context_accounts.event_time "
-        "AND excluded.account_id != context_accounts.account_id",
-        row,
-    )
-    return cursor.rowcount > 0
-
-
-def _keys_in_scope(
-    db: sqlite_utils.Database,
-    outcomes: set[tuple[str, str]],
-    courses: set[tuple[str, str]],
-    root_accounts: set[str],
-) -> set[RollupKey]:
-    select = (
-        "SELECT DISTINCT root_account, user_uuid, outcome_id, COALESCE(context_type, 'Course'), "
-        "context_id FROM results_current WHERE user_uuid IS NOT NULL AND context_id IS NOT NULL "
-        "AND outcome_id IS NOT NULL AND "
-    )
-    keys: set[RollupKey] = set()
-    for root_account in root_accounts:
-        keys.update(db.execute(select + "root_account = ?", [root_account]).fetchall())
-    for root_account, outcome_id in outcomes - {(r, o) for r, o in outcomes if r in root_accounts}:
-        keys.update(
-            db.execute(select + "root_account = ? AND outcome_id = ?", [root_account, outcome_id])
-        )
-    for root_account, course_id in courses:
-        if root_account not in root_accounts:
-            keys.update(
-                db.execute(
-                    select + "root_account = ? AND context_id = ?", [root_account, course_id]
-                )
-            )
-    return keys
-
-
-def _insert(
-    db: sqlite_utils.Database, table: str, rows: list[dict[str, Any]], *, replace: bool = False
-) -> None:
-    if not rows:
-        return
-    columns = list(rows[0])
-    verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
-    db.conn.executemany(
-        f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-        [tuple(row[column] for column in columns) for row in rows],
-    )

@@ -25,7 +25,11 @@ _VERSION_COLUMNS: dict[str, Any] = {
     "workflow_state": str,
 }
 
-TABLES: dict[str, tuple[dict[str, Any], list[str]]] = {
+Tables = dict[str, tuple[dict[str, Any], list[str]]]
+"""Table name -> (columns and their types, primary key columns)."""
+Indexes = list[tuple[str, list[str]]]
+
+TABLES: Tables = {
     "result_versions": (
         {
             **_VERSION_COLUMNS,
@@ -116,6 +120,31 @@ TABLES: dict[str, tuple[dict[str, Any], list[str]]] = {
         },
         ["root_account", "user_uuid", "outcome_id", "context_type", "context_id"],
     ),
+    "rollup_changes": (
+        {
+            "sequence": int,
+            "root_account": str,
+            "user_uuid": str,
+            "outcome_id": str,
+            "context_type": str,
+            "context_id": str,
+            "old_score": float,
+            "new_score": float,
+            "old_rating": str,
+            "new_rating": str,
+            "new_rating_points": float,
+            "new_rating_color": str,
+            "new_mastery": int,
+            "new_count": int,
+            "caused_by_position": int,
+            "caused_by_event": str,
+            "recorded_at": str,
+        },
+        ["sequence"],
+    ),
+}
+
+BOOKKEEPING_TABLES: Tables = {
     "entities": (
         {"originator_id": str, "kind": str, "root_account": str, "canvas_id": str},
         ["originator_id"],
@@ -127,7 +156,7 @@ TABLES: dict[str, tuple[dict[str, Any], list[str]]] = {
 TABLES["results_current"] = (dict(TABLES["result_versions"][0]), TABLES["results_current"][1])
 """Each result in its latest version by valid time: what current rollups are made of."""
 
-INDEXES: list[tuple[str, list[str]]] = [
+INDEXES: Indexes = [
     ("result_versions", ["root_account", "user_uuid", "outcome_id", "context_id"]),
     ("result_versions", ["root_account", "context_id", "outcome_id"]),
     ("results_current", ["root_account", "user_uuid", "outcome_id", "context_id"]),
@@ -138,19 +167,27 @@ INDEXES: list[tuple[str, list[str]]] = [
     ("rollups", ["root_account", "context_id", "outcome_id"]),
     ("rollups", ["root_account", "outcome_id"]),
     ("rollups", ["user_uuid"]),
+    ("rollup_changes", ["root_account", "context_id"]),
 ]
 
 
-def create_schema(db: sqlite_utils.Database) -> None:
+def create_tables(db: sqlite_utils.Database, tables: Tables, indexes: Indexes) -> None:
     """Create whatever is missing; existing tables are left as they are."""
     existing = set(db.table_names())
-    for name, (columns, pk) in TABLES.items():
+    for name, (columns, pk) in tables.items():
         if name not in existing:
             db.table(name).create(columns, pk=tuple(pk) if len(pk) > 1 else pk[0])
-    for table, indexed in INDEXES:
+    for table, indexed in indexes:
         db.table(table).create_index(indexed, if_not_exists=True)
+
+
+def create_bookkeeping(db: sqlite_utils.Database) -> None:
+    create_tables(db, BOOKKEEPING_TABLES, [])
     db.execute(
         "INSERT OR IGNORE INTO meta(key, value) VALUES ('format', ?)", [str(READ_MODEL_FORMAT)]
+    )
+    db.execute(
+        "INSERT OR IGNORE INTO meta(key, value) VALUES ('feed_epoch', lower(hex(randomblob(8))))"
     )
 
 
@@ -159,3 +196,18 @@ def read_model_format(db: sqlite_utils.Database) -> int | None:
         return None
     row = db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
     return int(row[0]) if row else None
+
+
+def insert_rows(
+    db: sqlite_utils.Database, table: str, rows: list[dict[str, Any]], *, replace: bool = False
+) -> None:
+    """Insert many rows with one statement (the columns of the first row)."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+    db.conn.executemany(
+        f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' * len(columns))})".replace("INSERT OR IGNORE", verb, 1),
+        [tuple(row[column] for column in columns) for row in rows],
+    )

@@ -1,0 +1,254 @@
+"""The mastery projection: versions of everything a rollup depends on, and rollups.
+
+Within a batch, every rollup the batch touched is recomputed once, whatever number
+of events touched it: a result touches its own rollup; a change of an outcome every
+rollup of that outcome; a mastery scale or calculation method every rollup of its
+course (or, for an account, of the whole root account), and so does learning a new
+link of the account chain.
+
+Every rollup that changes gets a row in `rollup_changes`, the change feed that
+downstream read models poll (`mastery changes`): a strictly increasing sequence,
+the old and new score and rating, and the log position of the event that caused it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlite_utils
+
+from domain.events import EntityKind
+from projections.rollups import RollupKey, RollupRecord, rollups_for_keys
+from projections.rows import VERSION_TABLES, StoredChange, context_account_row
+from projections.schema import INDEXES, TABLES, create_tables, insert_rows
+from projections.settings import NOW
+
+
+class MasteryProjector:
+    name = "mastery"
+
+    def create_schema(self, db: sqlite_utils.Database) -> None:
+        create_tables(db, TABLES, INDEXES)
+
+    def apply(self, db: sqlite_utils.Database, changes: Sequence[StoredChange]) -> None:
+        rows_by_table: dict[str, list[dict[str, Any]]] = {}
+        causes: dict[RollupKey, StoredChange] = {}
+        outcomes: dict[tuple[str, str], StoredChange] = {}
+        courses: dict[tuple[str, str], StoredChange] = {}
+        root_accounts: dict[str, StoredChange] = {}
+        accounts = _known_accounts(db)
+        for change in changes:
+            entry = VERSION_TABLES.get(change.kind)
+            if entry is not None:
+                table, make_row = entry
+                row = make_row(change)
+                rows_by_table.setdefault(table, []).append(row)
+                if change.kind is EntityKind.RESULT:
+                    if row["user_uuid"] and row["outcome_id"] and row["context_id"]:
+                        causes[_rollup_key(row)] = change
+                elif change.kind is EntityKind.OUTCOME:
+                    outcomes[(change.root_account, change.canvas_id)] = change
+                elif row["context_type"] == "Course":
+                    courses[(change.root_account, row["context_id"])] = change
+                else:
+                    root_accounts[change.root_account] = change
+            account_row = context_account_row(change)
+            if account_row is not None and _learn_account(db, accounts, account_row):
+                if account_row["context_type"] == "Course":
+                    courses[(change.root_account, account_row["context_id"])] = change
+                else:
+                    root_accounts[change.root_account] = change
+        for table, rows in rows_by_table.items():
+            insert_rows(db, table, rows)
+        _update_current_results(db, rows_by_table.get("result_versions", []))
+        for key, cause in _keys_in_scope(db, outcomes, courses, root_accounts).items():
+            if key not in causes or causes[key].position < cause.position:
+                causes[key] = cause
+        if causes:
+            records, gone = rollups_for_keys(db, causes, NOW)
+            _record_changes(db, records, gone, causes)
+            insert_rows(db, "rollups", [record.as_row() for record in records], replace=True)
+            db.conn.executemany(
+                "DELETE FROM rollups WHERE root_account = ? AND user_uuid = ? AND outcome_id = ? "
+                "AND context_type = ? AND context_id = ?",
+                sorted(gone),
+            )
+
+
+def _record_changes(
+    db: sqlite_utils.Database,
+    records: list[RollupRecord],
+    gone: set[RollupKey],
+    causes: dict[RollupKey, StoredChange],
+) -> None:
+    """Append a feed row for every rollup whose score, rating or count changed."""
+    db.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS feed_keys (root_account, user_uuid, outcome_id, "
+        "context_type, context_id)"
+    )
+    db.execute("DELETE FROM temp.feed_keys")
+    db.conn.executemany("INSERT INTO temp.feed_keys VALUES (?, ?, ?, ?, ?)", list(causes))
+    before = {
+        tuple(row[:5]): row[5:]
+        for row in db.execute(
+            "SELECT r.root_account, r.user_uuid, r.outcome_id, r.context_type, r.context_id, "
+            "r.score, r.rating_description, r.count, r.mastery "
+            "FROM rollups r JOIN temp.feed_keys k "
+            "USING (root_account, user_uuid, outcome_id, context_type, context_id)"
+        )
+    }
+    feed = []
+    for record in records:
+        row = record.as_row()
+        old = before.get(record.key)
+        new = (row["score"], row["rating_description"], row["count"], row["mastery"])
+        if old is not None and tuple(old) == new:
+            continue
+        feed.append(_feed_row(record.key, old, row, causes[record.key]))
+    for key in sorted(gone):
+        old = before.get(key)
+        if old is not None:
+            feed.append(_feed_row(key, old, None, causes[key]))
+    feed.sort(
+        key=lambda item: (
+            item["caused_by_position"],
+            item["root_account"],
+            item["user_uuid"],
+            item["outcome_id"],
+            item["context_id"],
+        )
+    )
+    insert_rows(db, "rollup_changes", feed)
+
+
+def _feed_row(
+    key: RollupKey,
+    old: Sequence[Any] | None,
+    new: dict[str, Any] | None,
+    cause: StoredChange,
+) -> dict[str, Any]:
+    root_account, user_uuid, outcome_id, context_type, context_id = key
+    return {
+        "root_account": root_account,
+        "user_uuid": user_uuid,
+        "outcome_id": outcome_id,
+        "context_type": context_type,
+        "context_id": context_id,
+        "old_score": old[0] if old else None,
+        "new_score": new["score"] if new else None,
+        "old_rating": old[1] if old else None,
+        "new_rating": new["rating_description"] if new else None,
+        "new_rating_points": new["rating_points"] if new else None,
+        "new_rating_color": new["rating_color"] if new else None,
+        "new_mastery": new["mastery"] if new else None,
+        "new_count": new["count"] if new else 0,
+        "caused_by_position": cause.position,
+        "caused_by_event": cause.state["canvas_event"],
+        "recorded_at": cause.common()["recorded_at"],
+    }
+
+
+def _update_current_results(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> None:
+    """Keep `results_current` at each result's latest version by valid time."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    updates = ", ".join(
+        f"{c} = excluded.{c}" for c in columns if c not in ("root_account", "result_id")
+    )
+    db.conn.executemany(
+        f"INSERT INTO results_current ({', '.join(columns)}) "
+        f"VALUES ({', '.join('?' * len(columns))}) "
+        f"ON CONFLICT(root_account, result_id) DO UPDATE SET {updates} "
+        "WHERE excluded.valid_order > results_current.valid_order",
+        [tuple(row[column] for column in columns) for row in rows],
+    )
+
+
+def _rollup_key(row: dict[str, Any]) -> RollupKey:
+    return (
+        row["root_account"],
+        row["user_uuid"],
+        row["outcome_id"],
+        row["context_type"] or "Course",
+        row["context_id"],
+    )
+
+
+AccountKey = tuple[str, str, str]
+
+
+def _known_accounts(db: sqlite_utils.Database) -> dict[AccountKey, tuple[str, str]]:
+    rows = db.execute(
+        "SELECT root_account, context_type, context_id, account_id, event_time "
+        "FROM context_accounts"
+    ).fetchall()
+    return {(r[0], r[1], r[2]): (r[3], r[4]) for r in rows}
+
+
+def _learn_account(
+    db: sqlite_utils.Database,
+    known: dict[AccountKey, tuple[str, str]],
+    row: dict[str, Any],
+) -> bool:
+    """Record a context's account; True when that changed what was known.
+
+    Most events repeat what is known already: those cost a dictionary lookup.
+    """
+    key = (row["root_account"], row["context_type"], row["context_id"])
+    before = known.get(key)
+    if before is not None and (before[0] == row["account_id"] or before[1] >= row["event_time"]):
+        return False
+    known[key] = (row["account_id"], row["event_time"])
+    cursor = db.execute(
+        "INSERT INTO context_accounts(root_account, context_type, context_id, account_id, "
+        "event_time) VALUES (:root_account, :context_type, :context_id, :account_id, "
+        ":event_time) ON CONFLICT(root_account, context_type, context_id) DO UPDATE SET "
+        "account_id = excluded.account_id, event_time = excluded.event_time "
+        "WHERE excluded.event_time > context_accounts.event_time "
+        "AND excluded.account_id != context_accounts.account_id",
+        row,
+    )
+    return cursor.rowcount > 0
+
+
+def _keys_in_scope(
+    db: sqlite_utils.Database,
+    outcomes: dict[tuple[str, str], StoredChange],
+    courses: dict[tuple[str, str], StoredChange],
+    root_accounts: dict[str, StoredChange],
+) -> dict[RollupKey, StoredChange]:
+    """Every rollup a change of an outcome, a course or a root account affects."""
+    select = (
+        "SELECT DISTINCT root_account, user_uuid, outcome_id, COALESCE(context_type, 'Course'), "
+        "context_id FROM results_current WHERE user_uuid IS NOT NULL AND context_id IS NOT NULL "
+        "AND outcome_id IS NOT NULL AND "
+    )
+    keys: dict[RollupKey, StoredChange] = {}
+
+    def add(rows: Any, cause: StoredChange) -> None:
+        for row in rows:
+            key: RollupKey = tuple(row)
+            if key not in keys or keys[key].position < cause.position:
+                keys[key] = cause
+
+    for root_account, cause in root_accounts.items():
+        add(db.execute(select + "root_account = ?", [root_account]), cause)
+    for (root_account, outcome_id), cause in outcomes.items():
+        if root_account not in root_accounts:
+            add(
+                db.execute(
+                    select + "root_account = ? AND outcome_id = ?", [root_account, outcome_id]
+                ),
+                cause,
+            )
+    for (root_account, course_id), cause in courses.items():
+        if root_account not in root_accounts:
+            add(
+                db.execute(
+                    select + "root_account = ? AND context_id = ?", [root_account, course_id]
+                ),
+                cause,
+            )
+    return keys
