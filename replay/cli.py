@@ -34,7 +34,7 @@ StoreOption = Annotated[
     typer.Option(
         "--store",
         envvar=STORE_ENV,
-        help="Store directory (default ./mastery-store).",
+        help="Store directory or postgresql:// URL (default ./mastery-store).",
         show_default=False,
     ),
 ]
@@ -211,3 +211,4 @@ def main() -> None:
 
 # The read side registers its commands on `app`.
 from replay import mastery_commands as _mastery_commands  # noqa: E402, F401
+from replay import scaleout_commands as _scaleout_commands  # noqa: E402, F401
