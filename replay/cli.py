@@ -16,7 +16,7 @@ from replay.pipeline import ReplayOptions, run_replay
 from replay.quarantine import Quarantine
 from replay.sources import SourceError
 from replay.status import store_status
-from replay.store import STORE_ENV, StoreError, open_store
+from replay.store import READ_MODELS_ENV, STORE_ENV, StoreError, open_store
 
 app = typer.Typer(
     name="mastery",
@@ -38,6 +38,15 @@ StoreOption = Annotated[
         show_default=False,
     ),
 ]
+ReadModelsOption = Annotated[
+    str | None,
+    typer.Option(
+        "--read-models",
+        help="Local directory for a PostgreSQL store's quarantine and read models "
+        f"(default ${READ_MODELS_ENV}, else a name derived from the URL).",
+        show_default=False,
+    ),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
 
@@ -53,6 +62,7 @@ def replay(
         typer.Argument(help="Dump files (.jsonl, .json, optionally .gz), directories, or -."),
     ],
     store: StoreOption = None,
+    read_models: ReadModelsOption = None,
     strict: Annotated[
         bool, typer.Option(help="Stop at the first unusable line instead of quarantining it.")
     ] = False,
@@ -65,7 +75,7 @@ def replay(
 ) -> None:
     """Append the Learning events of dumps to the log (duplicates are stored once)."""
     try:
-        opened = open_store(store, create=True)
+        opened = open_store(store, create=True, read_models=read_models)
         summary = run_replay(
             opened,
             paths,
@@ -102,10 +112,12 @@ def _print_summary(summary: ReplaySummary) -> None:
 
 
 @app.command()
-def status(store: StoreOption = None, as_json: JsonOption = False) -> None:
+def status(
+    store: StoreOption = None, read_models: ReadModelsOption = None, as_json: JsonOption = False
+) -> None:
     """What the store holds: events by type, their time span, the quarantine."""
     try:
-        opened = open_store(store, create=False)
+        opened = open_store(store, create=False, read_models=read_models)
     except StoreError as error:
         raise fail(str(error), 2) from None
     report = store_status(opened)
@@ -131,6 +143,7 @@ def status(store: StoreOption = None, as_json: JsonOption = False) -> None:
 @app.command("quarantine")
 def quarantine_command(
     store: StoreOption = None,
+    read_models: ReadModelsOption = None,
     reason: Annotated[str | None, typer.Option(help="Only lines refused for this reason.")] = None,
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many lines.")] = None,
     as_json: Annotated[
@@ -139,7 +152,7 @@ def quarantine_command(
 ) -> None:
     """The lines that could not be used, with where they came from and why."""
     try:
-        opened = open_store(store, create=False)
+        opened = open_store(store, create=False, read_models=read_models)
     except StoreError as error:
         raise fail(str(error), 2) from None
     quarantine = Quarantine(opened.quarantine_path)

@@ -16,7 +16,7 @@ from rich.text import Text
 from projections.catchup import ReadModelError
 from projections.queries import MasteryQueries, MasteryQuestion, QueryError, parse_moment
 from projections.rollups import RollupRecord
-from replay.cli import JsonOption, StoreOption, app, fail, out
+from replay.cli import JsonOption, ReadModelsOption, StoreOption, app, fail, out
 from replay.pipeline import open_read_side, rebuild_read_models
 from replay.store import StoreError, open_store
 
@@ -30,6 +30,7 @@ class OutputFormat(StrEnum):
 @app.command()
 def query(
     store: StoreOption = None,
+    read_models: ReadModelsOption = None,
     user: Annotated[list[str] | None, typer.Option(help="Student user_uuid (repeatable).")] = None,
     outcome: Annotated[
         list[str] | None, typer.Option(help="Learning outcome id (repeatable).")
@@ -59,7 +60,7 @@ def query(
             known_at=parse_moment(known_at, option="--known-at") if known_at else None,
             all_courses=all_courses,
         )
-        db = open_read_side(open_store(store, create=False))
+        db = open_read_side(open_store(store, create=False, read_models=read_models))
     except (QueryError, StoreError, ReadModelError) as error:
         raise fail(str(error), 2) from None
     queries = MasteryQueries(db)
@@ -175,10 +176,12 @@ def rollup_table(
 
 
 @app.command()
-def rebuild(store: StoreOption = None, as_json: JsonOption = False) -> None:
+def rebuild(
+    store: StoreOption = None, read_models: ReadModelsOption = None, as_json: JsonOption = False
+) -> None:
     """Drop the read models and recreate them from the whole log."""
     try:
-        opened = open_store(store, create=False)
+        opened = open_store(store, create=False, read_models=read_models)
     except StoreError as error:
         raise fail(str(error), 2) from None
     report = rebuild_read_models(opened)

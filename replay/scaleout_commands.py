@@ -1,9 +1,9 @@
 """`mastery follow`, `mastery copy` and `mastery --read-models`: the scale-out commands.
 
 With the log on PostgreSQL, each machine keeps its own quarantine and read models in
-a local directory; `--read-models DIR` names it, for every command, as a global
-option (`mastery --read-models DIR query ...`), on `follow` and `copy` themselves, or
-through $MASTERY_READ_MODELS. Without it a name derived from the URL is used.
+a local directory: `--read-models DIR` on a command, or before it (`mastery
+--read-models DIR COMMAND`, for commands that lack the option), or
+$MASTERY_READ_MODELS; else a name derived from the URL.
 """
 
 from __future__ import annotations
@@ -18,21 +18,11 @@ import typer
 from rich.table import Table
 
 from projections.catchup import DEFAULT_BATCH, ReadModelError
-from replay.cli import JsonOption, StoreOption, app, err, fail, out
+from replay.cli import JsonOption, ReadModelsOption, StoreOption, app, err, fail, out
 from replay.copy import DEFAULT_COPY_BATCH, copy_log
 from replay.follow import Follower, Lag
 from replay.progress import progress_bar
-from replay.store import READ_MODELS_ENV, StoreError, open_store, set_read_models_default
-
-ReadModelsOption = Annotated[
-    str | None,
-    typer.Option(
-        "--read-models",
-        help="Local directory for a PostgreSQL store's quarantine and read models "
-        f"(default ${READ_MODELS_ENV}, else a name derived from the URL).",
-        show_default=False,
-    ),
-]
+from replay.store import StoreError, open_store, set_read_models_default
 
 
 @app.callback()
