@@ -37,6 +37,10 @@ class Projector(Protocol):
 
 
 PROJECTORS: list[Projector] = [MasteryProjector()]
+# A projector may also define `finish(db)`: work deferred until the loop is level with
+# the log, done in the transaction of the batch that made it level.
+
+
 
 TRACKING_NAME = "mastery"
 DEFAULT_BATCH = 5_000
@@ -97,6 +101,11 @@ def catch_up(
                     "ON CONFLICT(name) DO UPDATE SET position = excluded.position",
                     [TRACKING_NAME, notifications[-1].id],
                 )
+            if len(notifications) < batch_size:  # level with the log
+                for projector in PROJECTORS:
+                    finish = getattr(projector, "finish", None)
+                    if finish is not None:
+                        finish(db)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -1,10 +1,13 @@
 """The mastery projection: versions of everything a rollup depends on, and rollups.
 
-Within a batch, every rollup the batch touched is recomputed once, whatever number
-of events touched it: a result touches its own rollup; a change of an outcome every
-rollup of that outcome; a mastery scale or calculation method every rollup of its
-course (or, for an account, of the whole root account), and so does learning a new
-link of the account chain.
+A batch records its versions and marks the rollups it touched as pending: a result
+touches its own rollup; a change of an outcome every rollup of that outcome; a
+mastery scale or calculation method every rollup of its course (or, for an account,
+of the whole root account), and so does learning a new link of the account chain.
+Pending rollups are recomputed once, when the loop has caught up with the log (or
+when too many wait), in the same transaction as the batch that ends the catch-up:
+a replay of a million events recomputes each rollup once, not once per result, and
+no reader ever sees results and rollups that disagree at a committed position.
 
 Every rollup that changes gets a row in `rollup_changes`, the change feed that
 downstream read models poll (`mastery changes`): a strictly increasing sequence,
@@ -13,25 +16,38 @@ the old and new score and rating, and the log position of the event that caused 
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
 from domain.events import EntityKind
-from projections.rollups import RollupKey, RollupRecord, rollups_for_keys
+from projections.rollups import RollupKey, RollupRecord, current_rollups_for_keys
 from projections.rows import VERSION_TABLES, StoredChange, context_account_row
-from projections.schema import INDEXES, TABLES, create_tables, insert_rows
-from projections.settings import NOW
+from projections.schema import INDEXES, TABLES, create_tables, insert_rows, upsert_rows
+from projections.settings import NOW, SettingsResolver
+
+ROLLUP_KEY = ("user_uuid", "outcome_id", "context_id", "context_type", "root_account")
+MAX_PENDING = 200_000
+"""Pending rollups recomputed early once this many wait: bounds memory and staleness."""
 
 
 class MasteryProjector:
     name = "mastery"
 
+    def __init__(self) -> None:
+        # Settings resolved in earlier batches stay valid until an outcome, a scale, a
+        # method or the account chain changes: most batches of a replay are results.
+        self._resolvers: weakref.WeakKeyDictionary[sqlite_utils.Database, SettingsResolver] = (
+            weakref.WeakKeyDictionary()
+        )
+
     def create_schema(self, db: sqlite_utils.Database) -> None:
         create_tables(db, TABLES, INDEXES)
 
     def apply(self, db: sqlite_utils.Database, changes: Sequence[StoredChange]) -> None:
+        """Record the batch's versions and mark the rollups it touched as pending."""
         rows_by_table: dict[str, list[dict[str, Any]]] = {}
         causes: dict[RollupKey, StoredChange] = {}
         outcomes: dict[tuple[str, str], StoredChange] = {}
@@ -65,37 +81,77 @@ class MasteryProjector:
         for key, cause in _keys_in_scope(db, outcomes, courses, root_accounts).items():
             if key not in causes or causes[key].position < cause.position:
                 causes[key] = cause
-        if causes:
-            records, gone = rollups_for_keys(db, causes, NOW)
-            _record_changes(db, records, gone, causes)
-            insert_rows(db, "rollups", [record.as_row() for record in records], replace=True)
-            db.conn.executemany(
-                "DELETE FROM rollups WHERE root_account = ? AND user_uuid = ? AND outcome_id = ? "
-                "AND context_type = ? AND context_id = ?",
-                sorted(gone),
+        if outcomes or courses or root_accounts:
+            self._resolvers.pop(db, None)
+        _mark_pending(db, causes)
+        if _pending_count(db) >= MAX_PENDING:
+            self.finish(db)
+
+    def finish(self, db: sqlite_utils.Database) -> None:
+        """Recompute every pending rollup (the loop calls this when it is level)."""
+        pending = {
+            tuple(row[:5]): Cause(*row[5:])
+            for row in db.execute(
+                "SELECT root_account, user_uuid, outcome_id, context_type, context_id, "
+                "caused_by_position, caused_by_event, recorded_at FROM rollups_pending"
             )
+        }
+        if not pending:
+            return
+        resolver = self._resolvers.setdefault(db, SettingsResolver(db, NOW))
+        records, gone = current_rollups_for_keys(db, pending, resolver)
+        _record_changes(db, records, gone, pending)
+        upsert_rows(db, "rollups", [record.as_row() for record in records], ROLLUP_KEY)
+        db.conn.executemany(
+            "DELETE FROM rollups WHERE root_account = ? AND user_uuid = ? AND outcome_id = ? "
+            "AND context_type = ? AND context_id = ?",
+            sorted(gone),
+        )
+        db.execute("DELETE FROM rollups_pending")
+
+
+class Cause(NamedTuple):
+    """The latest event that touched a rollup: what the change feed names."""
+
+    position: int
+    event: str
+    recorded_at: str
+
+
+def _mark_pending(db: sqlite_utils.Database, causes: dict[RollupKey, StoredChange]) -> None:
+    db.conn.executemany(
+        "INSERT INTO rollups_pending (root_account, user_uuid, outcome_id, context_type, "
+        "context_id, caused_by_position, caused_by_event, recorded_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
+        "caused_by_position = excluded.caused_by_position, "
+        "caused_by_event = excluded.caused_by_event, recorded_at = excluded.recorded_at "
+        "WHERE excluded.caused_by_position > rollups_pending.caused_by_position",
+        [
+            (*key, cause.position, cause.state["canvas_event"], cause.recorded_at)
+            for key, cause in causes.items()
+        ],
+    )
+
+
+def _pending_count(db: sqlite_utils.Database) -> int:
+    row = db.execute("SELECT COUNT(*) FROM rollups_pending").fetchone()
+    return int(row[0])
 
 
 def _record_changes(
     db: sqlite_utils.Database,
     records: list[RollupRecord],
     gone: set[RollupKey],
-    causes: dict[RollupKey, StoredChange],
+    causes: dict[RollupKey, Cause],
 ) -> None:
-    """Append a feed row for every rollup whose score, rating or count changed."""
-    db.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS feed_keys (root_account, user_uuid, outcome_id, "
-        "context_type, context_id)"
-    )
-    db.execute("DELETE FROM temp.feed_keys")
-    db.conn.executemany("INSERT INTO temp.feed_keys VALUES (?, ?, ?, ?, ?)", list(causes))
+    """Append a feed row for every rollup whose score, rating, count or mastery changed."""
     before = {
         tuple(row[:5]): row[5:]
         for row in db.execute(
             "SELECT r.root_account, r.user_uuid, r.outcome_id, r.context_type, r.context_id, "
             "r.score, r.rating_description, r.count, r.mastery "
-            "FROM rollups r JOIN temp.feed_keys k "
-            "USING (root_account, user_uuid, outcome_id, context_type, context_id)"
+            "FROM rollups_pending p JOIN rollups r "
+            "USING (user_uuid, outcome_id, context_id, context_type, root_account)"
         )
     }
     feed = []
@@ -126,7 +182,7 @@ def _feed_row(
     key: RollupKey,
     old: Sequence[Any] | None,
     new: dict[str, Any] | None,
-    cause: StoredChange,
+    cause: Cause,
 ) -> dict[str, Any]:
     root_account, user_uuid, outcome_id, context_type, context_id = key
     return {
@@ -144,8 +200,8 @@ def _feed_row(
         "new_mastery": new["mastery"] if new else None,
         "new_count": new["count"] if new else 0,
         "caused_by_position": cause.position,
-        "caused_by_event": cause.state["canvas_event"],
-        "recorded_at": cause.common()["recorded_at"],
+        "caused_by_event": cause.event,
+        "recorded_at": cause.recorded_at,
     }
 
 
@@ -221,7 +277,7 @@ def _keys_in_scope(
 ) -> dict[RollupKey, StoredChange]:
     """Every rollup a change of an outcome, a course or a root account affects."""
     select = (
-        "SELECT DISTINCT root_account, user_uuid, outcome_id, COALESCE(context_type, 'Course'), "
+        "SELECT DISTINCT root_account, user_uuid, outcome_id, context_type, "
         "context_id FROM results_current WHERE user_uuid IS NOT NULL AND context_id IS NOT NULL "
         "AND outcome_id IS NOT NULL AND "
     )

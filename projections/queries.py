@@ -151,7 +151,7 @@ def _filters(question: MasteryQuestion) -> tuple[str, list[Any]]:
         clauses.append(f"outcome_id IN ({','.join('?' * len(question.outcomes))})")
         params.extend(normalise_id(outcome) for outcome in question.outcomes)
     if question.course is not None:
-        clauses.append("context_id = ? AND COALESCE(context_type, 'Course') = 'Course'")
+        clauses.append("context_id = ? AND context_type = 'Course'")
         params.append(normalise_id(question.course))
     if question.root_account is not None:
         clauses.append("root_account = ?")

@@ -7,7 +7,6 @@ form of the root account's shard, times as fixed-width UTC text.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -63,40 +62,57 @@ def _utc_text_fast(value: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
 class StoredChange:
-    """One domain event from the log, as the projections see it."""
+    """One domain event from the log, as the projections see it.
 
-    position: int
-    originator_id: str
-    kind: EntityKind
-    root_account: str
-    canvas_id: str
-    state: dict[str, Any]
+    The times and the valid-time order are worked out once here: every projector
+    and every row of a change uses them.
+    """
 
-    @property
-    def event_time(self) -> str:
-        return time_text(self.state["timestamp"]) or ""
+    __slots__ = (
+        "canvas_id",
+        "event_time",
+        "home_shard",
+        "kind",
+        "originator_id",
+        "position",
+        "recorded_at",
+        "root_account",
+        "state",
+        "valid_order",
+    )
 
-    @property
-    def valid_order(self) -> str:
-        rank = 0 if self.state["canvas_event"].endswith("_created") else 1
-        return f"{self.event_time}|{rank}|{self.state['fingerprint']}"
-
-    @property
-    def home_shard(self) -> int | None:
-        return shard_of(self.state["metadata"].get("root_account_id"))
+    def __init__(
+        self,
+        position: int,
+        originator_id: str,
+        kind: EntityKind,
+        root_account: str,
+        canvas_id: str,
+        state: dict[str, Any],
+    ) -> None:
+        self.position = position
+        self.originator_id = originator_id
+        self.kind = kind
+        self.root_account = root_account
+        self.canvas_id = canvas_id
+        self.state = state
+        self.event_time: str = time_text(state["timestamp"]) or ""
+        self.recorded_at: str = time_text(state["recorded_at"]) or ""
+        rank = 0 if state["canvas_event"].endswith("_created") else 1
+        self.valid_order = f"{self.event_time}|{rank}|{state['fingerprint']}"
+        self.home_shard = shard_of(state["metadata"].get("root_account_id"))
 
     def local(self, value: Any) -> str | None:
         return None if value is None else local_id(str(value), self.home_shard)
 
     def common(self) -> dict[str, Any]:
         return {
+            "position": self.position,
             "root_account": self.root_account,
             "valid_order": self.valid_order,
             "event_time": self.event_time,
-            "recorded_at": time_text(self.state["recorded_at"]),
-            "position": self.position,
+            "recorded_at": self.recorded_at,
             "canvas_event": self.state["canvas_event"],
             "workflow_state": self.state["body"].get("workflow_state"),
         }
@@ -109,7 +125,7 @@ def result_row(change: StoredChange) -> dict[str, Any]:
         "result_id": change.canvas_id,
         "user_uuid": body.get("user_uuid"),
         "outcome_id": change.local(body.get("learning_outcome_id")),
-        "context_type": body.get("result_context_type"),
+        "context_type": body.get("result_context_type") or "Course",
         "context_id": change.local(body.get("result_context_id")),
         "score": body.get("score"),
         "percent": body.get("percent"),

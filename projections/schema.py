@@ -1,5 +1,9 @@
 """The read-model database: its tables, keys and indexes, in one place.
 
+Version tables are keyed by the log position of the event that made the version
+(one row per event, small keys, appends at the end of the B-tree); their other
+indexes lead with what questions name (student, outcome, course).
+
 Every table is derived from the log and can be dropped: `mastery rebuild` recreates
 the file from scratch. Times are ISO 8601 UTC text with microseconds
 (`2025-03-01T10:00:00.000000Z`), so text order is time order. `valid_order` sorts
@@ -9,18 +13,19 @@ create before an update, then the delivery fingerprint.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlite_utils
 
-READ_MODEL_FORMAT = 1
+READ_MODEL_FORMAT = 4
 
 _VERSION_COLUMNS: dict[str, Any] = {
+    "position": int,
     "root_account": str,
     "valid_order": str,
     "event_time": str,
     "recorded_at": str,
-    "position": int,
     "canvas_event": str,
     "workflow_state": str,
 }
@@ -48,7 +53,7 @@ TABLES: Tables = {
             "associated_asset_id": str,
             "legacy": int,
         },
-        ["root_account", "result_id", "valid_order"],
+        ["position"],
     ),
     "results_current": (
         {},  # the columns of result_versions, filled in below
@@ -68,7 +73,7 @@ TABLES: Tables = {
             "mastery_points": float,
             "ratings": str,
         },
-        ["root_account", "outcome_id", "valid_order"],
+        ["position"],
     ),
     "mastery_scale_versions": (
         {
@@ -78,7 +83,7 @@ TABLES: Tables = {
             "context_id": str,
             "ratings": str,
         },
-        ["root_account", "proficiency_id", "valid_order"],
+        ["position"],
     ),
     "calculation_method_versions": (
         {
@@ -89,7 +94,7 @@ TABLES: Tables = {
             "calculation_method": str,
             "calculation_int": int,
         },
-        ["root_account", "calculation_method_id", "valid_order"],
+        ["position"],
     ),
     "context_accounts": (
         {
@@ -118,7 +123,20 @@ TABLES: Tables = {
             "calculation_int": int,
             "latest_assessed_at": str,
         },
-        ["root_account", "user_uuid", "outcome_id", "context_type", "context_id"],
+        ["user_uuid", "outcome_id", "context_id", "context_type", "root_account"],
+    ),
+    "rollups_pending": (
+        {
+            "root_account": str,
+            "user_uuid": str,
+            "outcome_id": str,
+            "context_type": str,
+            "context_id": str,
+            "caused_by_position": int,
+            "caused_by_event": str,
+            "recorded_at": str,
+        },
+        ["user_uuid", "outcome_id", "context_id", "context_type", "root_account"],
     ),
     "rollup_changes": (
         {
@@ -153,21 +171,25 @@ BOOKKEEPING_TABLES: Tables = {
     "meta": ({"key": str, "value": str}, ["key"]),
 }
 
-TABLES["results_current"] = (dict(TABLES["result_versions"][0]), TABLES["results_current"][1])
+TABLES["results_current"] = (
+    {column: kind for column, kind in TABLES["result_versions"][0].items()},
+    TABLES["results_current"][1],
+)
 """Each result in its latest version by valid time: what current rollups are made of."""
 
 INDEXES: Indexes = [
-    ("result_versions", ["root_account", "user_uuid", "outcome_id", "context_id"]),
-    ("result_versions", ["root_account", "context_id", "outcome_id"]),
-    ("results_current", ["root_account", "user_uuid", "outcome_id", "context_id"]),
-    ("results_current", ["root_account", "context_id", "outcome_id"]),
-    ("results_current", ["root_account", "outcome_id"]),
+    # Questions name a student, an outcome or a course, rarely a root account: indexes
+    # lead with what is asked. A result's key columns are never null for a rollup.
+    ("result_versions", ["user_uuid", "outcome_id", "context_id"]),
+    ("result_versions", ["context_id", "outcome_id"]),
+    ("results_current", ["user_uuid", "outcome_id", "context_id"]),
+    ("results_current", ["context_id", "outcome_id"]),
+    ("results_current", ["outcome_id"]),
+    ("outcome_versions", ["outcome_id", "valid_order"]),
     ("mastery_scale_versions", ["root_account", "context_type", "context_id"]),
     ("calculation_method_versions", ["root_account", "context_type", "context_id"]),
-    ("rollups", ["root_account", "context_id", "outcome_id"]),
-    ("rollups", ["root_account", "outcome_id"]),
-    ("rollups", ["user_uuid"]),
-    ("rollup_changes", ["root_account", "context_id"]),
+    ("rollups", ["context_id", "outcome_id"]),
+    ("rollups", ["outcome_id"]),
 ]
 
 
@@ -209,5 +231,20 @@ def insert_rows(
     db.conn.executemany(
         f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) "
         f"VALUES ({', '.join('?' * len(columns))})".replace("INSERT OR IGNORE", verb, 1),
+        [tuple(row[column] for column in columns) for row in rows],
+    )
+
+
+def upsert_rows(
+    db: sqlite_utils.Database, table: str, rows: list[dict[str, Any]], key: Sequence[str]
+) -> None:
+    """Insert or update in place (unlike REPLACE, which deletes and reinserts)."""
+    if not rows:
+        return
+    columns = list(rows[0])
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+    db.conn.executemany(
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+        f"ON CONFLICT({', '.join(key)}) DO UPDATE SET {updates}",
         [tuple(row[column] for column in columns) for row in rows],
     )
