@@ -20,6 +20,7 @@ import orjson
 import sqlite_utils
 from eventsourcing.persistence import Notification
 
+from projections.hierarchy import HierarchyProjector
 from projections.mastery import MasteryProjector
 from projections.rows import StoredChange, kind_of_topic
 from projections.schema import READ_MODEL_FORMAT, create_bookkeeping, read_model_format
@@ -36,7 +37,7 @@ class Projector(Protocol):
     def apply(self, db: sqlite_utils.Database, changes: Sequence[StoredChange]) -> None: ...
 
 
-PROJECTORS: list[Projector] = [MasteryProjector()]
+PROJECTORS: list[Projector] = [MasteryProjector(), HierarchyProjector()]
 # A projector may also define `finish(db)`: work deferred until the loop is level with
 # the log, done in the transaction of the batch that made it level.
 

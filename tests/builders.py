@@ -172,3 +172,55 @@ def course_request(event: dict[str, Any], course: str = COURSE) -> dict[str, Any
 def write_dump(path: Path, events: list[dict[str, Any]]) -> Path:
     path.write_bytes(b"".join(orjson.dumps(event) + b"\n" for event in events))
     return path
+
+
+def group(
+    group_id: str,
+    *,
+    at: str,
+    parent: str | None = None,
+    title: str | None = None,
+    context_type: str = "Course",
+    context_id: str = COURSE,
+    workflow_state: str = "active",
+    name: str = "learning_outcome_group_created",
+    **extra: Any,
+) -> dict[str, Any]:
+    """An outcome group event; `parent=None` makes a context's root group."""
+    body: dict[str, Any] = {
+        "learning_outcome_group_id": group_id,
+        "context_type": context_type,
+        "context_id": context_id,
+        "title": title or f"Group {group_id}",
+        "workflow_state": workflow_state,
+        **extra,
+    }
+    if parent is not None:
+        body["parent_outcome_group_id"] = parent
+    return envelope(name, at, body)
+
+
+def link(
+    link_id: str,
+    outcome_id: str,
+    group_id: str,
+    *,
+    at: str,
+    context_type: str = "Course",
+    context_id: str = COURSE,
+    workflow_state: str = "active",
+    name: str = "learning_outcome_link_created",
+) -> dict[str, Any]:
+    """An outcome link event: the outcome placed in a group of a context."""
+    return envelope(
+        name,
+        at,
+        {
+            "learning_outcome_link_id": link_id,
+            "learning_outcome_id": outcome_id,
+            "learning_outcome_group_id": group_id,
+            "context_type": context_type,
+            "context_id": context_id,
+            "workflow_state": workflow_state,
+        },
+    )
