@@ -22,6 +22,7 @@ from eventsourcing.persistence import Notification
 
 from projections.hierarchy import HierarchyProjector
 from projections.mastery import MasteryProjector
+from projections.result_mastery import ResultMasteryProjector
 from projections.rows import StoredChange, kind_of_topic
 from projections.schema import READ_MODEL_FORMAT, create_bookkeeping, read_model_format
 from replay.log import MasteryLog
@@ -37,11 +38,9 @@ class Projector(Protocol):
     def apply(self, db: sqlite_utils.Database, changes: Sequence[StoredChange]) -> None: ...
 
 
-PROJECTORS: list[Projector] = [MasteryProjector(), HierarchyProjector()]
+PROJECTORS: list[Projector] = [MasteryProjector(), HierarchyProjector(), ResultMasteryProjector()]
 # A projector may also define `finish(db)`: work deferred until the loop is level with
 # the log, done in the transaction of the batch that made it level.
-
-
 
 TRACKING_NAME = "mastery"
 DEFAULT_BATCH = 5_000

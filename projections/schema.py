@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-READ_MODEL_FORMAT = 5
+READ_MODEL_FORMAT = 6
 
 _VERSION_COLUMNS: dict[str, Any] = {
     "position": int,

@@ -102,6 +102,14 @@ class SettingsResolver:
                 break
         return settings_from_scale(scale, method, calculation_int)
 
+    def uses_account_settings(self, root_account: str) -> bool:
+        """Whether account_level_mastery_scales counts as on for the root account.
+
+        Canvas's exports branch on the flag too (the Outcome Results report's
+        points possible), so they ask the same rule the rollups use.
+        """
+        return self._account_level_settings(root_account)
+
     def outcome_settings(self, root_account: str, outcome_id: str) -> RollupSettings:
         outcome = self.outcome(root_account, outcome_id)
         if outcome is None:
