@@ -1,0 +1,51 @@
+"""The README's hierarchy and export examples are what the commands print on the sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.replay.helpers import replay_json, run
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+README = (REPOSITORY / "README.md").read_text()
+
+
+def example_after(command: str) -> list[str]:
+    """The lines of the README's code block that follow `$ <command>`."""
+    start = README.index(f"$ {command}\n") + len(command) + 3
+    block = README[start : README.index("```", start)]
+    lines = block.split("\n\n$ ")[0]
+    return lines.rstrip("\n").splitlines()
+
+
+@pytest.fixture(scope="module")
+def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    store = tmp_path_factory.mktemp("readme") / "demo-store"
+    replay_json(store, REPOSITORY / "data" / "sample.jsonl")
+    return store
+
+
+def printed(store: Path, *args: str) -> list[str]:
+    result = run(*args[:1], "--store", str(store), *args[1:])
+    assert result.exit_code == 0, result.output
+    lines: list[str] = result.stdout.rstrip("\n").splitlines()
+    return lines
+
+
+def test_the_readme_tree_is_the_sample_course_tree(sample_store: Path) -> None:
+    expected = example_after("mastery hierarchy --store demo-store --context Course:601")
+    assert printed(sample_store, "hierarchy", "--context", "Course:601") == expected
+
+
+def test_the_readme_export_examples_are_the_sample_exports(sample_store: Path) -> None:
+    (aggregate,) = example_after("mastery rollups --store demo-store --course 601 --aggregate mean")
+    (line,) = printed(sample_store, "rollups", "--course", "601", "--aggregate", "mean")
+    assert line.startswith(aggregate.split("...")[0])
+    header, row = example_after(
+        "mastery rollups --store demo-store --course 601 --format csv | head -2"
+    )
+    lines = printed(sample_store, "rollups", "--course", "601", "--format", "csv")
+    assert lines[0].startswith(header.removesuffix("..."))
+    assert lines[1] == row
