@@ -14,13 +14,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import orjson
 import sqlite_utils
 from eventsourcing.persistence import Notification
 
 from projections.hierarchy import HierarchyProjector
+from projections.log_summary import LogSummaryProjector
 from projections.mastery import MasteryProjector
 from projections.result_mastery import ResultMasteryProjector
 from projections.rows import StoredChange, kind_of_topic
@@ -38,7 +39,12 @@ class Projector(Protocol):
     def apply(self, db: sqlite_utils.Database, changes: Sequence[StoredChange]) -> None: ...
 
 
-PROJECTORS: list[Projector] = [MasteryProjector(), HierarchyProjector(), ResultMasteryProjector()]
+PROJECTORS: list[Projector] = [
+    MasteryProjector(),
+    LogSummaryProjector(),
+    HierarchyProjector(),
+    ResultMasteryProjector(),
+]
 # A projector may also define `finish(db)`: work deferred until the loop is level with
 # the log, done in the transaction of the batch that made it level.
 
@@ -93,7 +99,7 @@ def catch_up(
             position = position_of(db)
             notifications = log.recorder.select_notifications(start=position + 1, limit=batch_size)
             if notifications:
-                changes = _stored_changes(db, notifications)
+                changes = _stored_changes(db, notifications, _state_reader(log))
                 for projector in PROJECTORS:
                     projector.apply(db, changes)
                 conn.execute(
@@ -117,13 +123,28 @@ def catch_up(
             on_batch(notifications[-1].id)
 
 
+def _state_reader(log: MasteryLog) -> Callable[[bytes], dict[str, Any]]:
+    """Stored state bytes -> the event's state, undoing the log's compression."""
+    compressor = log.mapper.compressor
+
+    def read(data: bytes) -> dict[str, Any]:
+        state: dict[str, Any] = orjson.loads(
+            compressor.decompress(data) if compressor is not None else data
+        )
+        return state
+
+    return read
+
+
 def _stored_changes(
-    db: sqlite_utils.Database, notifications: Sequence[Notification]
+    db: sqlite_utils.Database,
+    notifications: Sequence[Notification],
+    read_state: Callable[[bytes], dict[str, Any]],
 ) -> list[StoredChange]:
     """Decode notifications; the entity of a later event is known from its first."""
     entities: dict[str, tuple[str, str]] = {}
     new_entities = []
-    states = [orjson.loads(notification.state) for notification in notifications]
+    states = [read_state(notification.state) for notification in notifications]
     for notification, state in zip(notifications, states, strict=True):
         if notification.originator_version == 1:
             key = str(notification.originator_id)

@@ -53,12 +53,26 @@ class Figures:
 
 def settings_for(events: int, seed: int) -> GeneratorSettings:
     """Generator settings giving about `events` events: students grow, the rest stays."""
-    base = GeneratorSettings(students=100, outcomes=12, results_per_student=60, seed=seed,
-                             duplicates=0.02, shuffle_seconds=3600, legacy=0.01)
+    base = GeneratorSettings(
+        students=100,
+        outcomes=12,
+        results_per_student=60,
+        seed=seed,
+        duplicates=0.02,
+        shuffle_seconds=3600,
+        legacy=0.01,
+    )
     per_student = estimate_events(base) / base.students
     students = max(1, round(events / per_student))
-    return GeneratorSettings(students=students, outcomes=12, results_per_student=60, seed=seed,
-                             duplicates=0.02, shuffle_seconds=3600, legacy=0.01)
+    return GeneratorSettings(
+        students=students,
+        outcomes=12,
+        results_per_student=60,
+        seed=seed,
+        duplicates=0.02,
+        shuffle_seconds=3600,
+        legacy=0.01,
+    )
 
 
 def floor_loads(dump: Path) -> tuple[float, int]:
@@ -145,17 +159,36 @@ def point_in_time(store: Path, questions: int, seed: int) -> dict[str, Any]:
     cli_runs = []
     for user, outcome, course in keys[:15]:
         started = time.perf_counter()
-        run_process(["query", "--store", str(store), "--user", user, "--outcome", outcome,
-                     "--course", course, "--as-of", (middle + timedelta(seconds=1)).isoformat(),
-                     "--format", "json"])
+        run_process(
+            [
+                "query",
+                "--store",
+                str(store),
+                "--user",
+                user,
+                "--outcome",
+                outcome,
+                "--course",
+                course,
+                "--as-of",
+                (middle + timedelta(seconds=1)).isoformat(),
+                "--format",
+                "json",
+            ]
+        )
         cli_runs.append(time.perf_counter() - started)
     return {
         "questions": len(latencies),
         "api_p50_ms": round(1000 * latencies[len(latencies) // 2], 3),
         "api_p99_ms": round(1000 * latencies[int(len(latencies) * 0.99) - 1], 3),
         "cli_median_s": round(statistics.median(cli_runs), 3),
-        "grid": {"course": course, "students": students, "outcomes": outcomes,
-                 "rollups": len(grid), "seconds": round(grid_seconds, 3)},
+        "grid": {
+            "course": course,
+            "students": students,
+            "outcomes": outcomes,
+            "rollups": len(grid),
+            "seconds": round(grid_seconds, 3),
+        },
     }
 
 
@@ -175,8 +208,12 @@ def benchmark(events: int, seed: int, workdir: Path, console: Console) -> Figure
     store = workdir / "store"
     console.print("mastery replay ...")
     seconds, rss = run_process(["replay", "--store", str(store), str(dump)])
-    replay_row = figures.add("mastery replay (log + read models)", seconds, peak_rss_mb=rss >> 20,
-                             store_mb=directory_size(store) >> 20)
+    replay_row = figures.add(
+        "mastery replay (log + read models)",
+        seconds,
+        peak_rss_mb=rss >> 20,
+        store_mb=directory_size(store) >> 20,
+    )
     console.print("mastery rebuild ...")
     seconds, rss = run_process(["rebuild", "--store", str(store)])
     rebuild_row = figures.add("mastery rebuild (all read models)", seconds, peak_rss_mb=rss >> 20)
@@ -191,13 +228,20 @@ def benchmark(events: int, seed: int, workdir: Path, console: Console) -> Figure
 
 
 def report(figures: Figures, console: Console) -> None:
-    table = Table(title=f"benchmark: {figures.events:,} events, {figures.dump_bytes >> 20} MB dump",
-                  title_justify="left")
+    table = Table(
+        title=f"benchmark: {figures.events:,} events, {figures.dump_bytes >> 20} MB dump",
+        title_justify="left",
+    )
     for column in ("step", "seconds", "events/s", "x append floor", "peak RSS MB"):
         table.add_column(column, justify="left" if column == "step" else "right")
     for row in figures.rows:
-        table.add_row(row["step"], f"{row['seconds']:.2f}", f"{row.get('events_per_second', 0):,}",
-                      str(row.get("ratio_to_append_floor", "")), str(row.get("peak_rss_mb", "")))
+        table.add_row(
+            row["step"],
+            f"{row['seconds']:.2f}",
+            f"{row.get('events_per_second', 0):,}",
+            str(row.get("ratio_to_append_floor", "")),
+            str(row.get("peak_rss_mb", "")),
+        )
     console.print(table)
     pit = figures.extra["point_in_time"]
     console.print(
@@ -210,7 +254,9 @@ def report(figures: Figures, console: Console) -> None:
 
 
 def main(
-    events: Annotated[int, typer.Option(min=1000, help="Events in the generated dump.")] = 1_000_000,
+    events: Annotated[
+        int, typer.Option(min=1000, help="Events in the generated dump.")
+    ] = 1_000_000,
     seed: Annotated[int, typer.Option()] = 1,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write JSON here.")] = None,
     workdir: Annotated[Path | None, typer.Option(help="Keep files here (default: temp).")] = None,
@@ -223,9 +269,18 @@ def main(
         figures = benchmark(events, seed, base, console)
     report(figures, Console())
     if json_path is not None:
-        json_path.write_bytes(orjson.dumps(
-            {"events": figures.events, "dump_bytes": figures.dump_bytes, "machine": _machine(),
-             "steps": figures.rows, **figures.extra}, option=orjson.OPT_INDENT_2))
+        json_path.write_bytes(
+            orjson.dumps(
+                {
+                    "events": figures.events,
+                    "dump_bytes": figures.dump_bytes,
+                    "machine": _machine(),
+                    "steps": figures.rows,
+                    **figures.extra,
+                },
+                option=orjson.OPT_INDENT_2,
+            )
+        )
 
 
 def _machine() -> dict[str, Any]:

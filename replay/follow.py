@@ -171,7 +171,11 @@ class Follower:
         if head > position:
             waiting = recorder.select_notifications(start=position + 1, limit=1)
             if waiting:
-                recorded = orjson.loads(waiting[0].state).get("recorded_at")
+                compressor = self._log.mapper.compressor
+                state = waiting[0].state
+                recorded = orjson.loads(
+                    compressor.decompress(state) if compressor else state
+                ).get("recorded_at")
                 if isinstance(recorded, str):
                     since = datetime.now(UTC) - datetime.fromisoformat(recorded)
                     seconds = max(since.total_seconds(), 0.0)

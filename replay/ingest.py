@@ -25,11 +25,13 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError
 
 from domain.aggregates import AGGREGATE_CLASSES, CanvasEntity
-from domain.events import CanvasEvent, NotLearning, parse_event
-from domain.rejections import Rejection
+from domain.events import CanvasEvent
 from replay.log import MasteryLog
+from replay.parsing import ParsedBatch, StrictModeStop, parse_records
+
+__all__ = ["Ingestor", "ReplaySummary", "StrictModeStop"]
 from replay.quarantine import Quarantine
-from replay.sources import Location, RawRecord
+from replay.sources import RawRecord
 
 Clock = Callable[[], datetime]
 
@@ -40,15 +42,6 @@ SAVE_ATTEMPTS = 5
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class StrictModeStop(Exception):
-    """--strict: the first unusable input ends the replay."""
-
-    def __init__(self, location: Location, rejection: Rejection) -> None:
-        super().__init__(f"{location}: {rejection}")
-        self.location = location
-        self.rejection = rejection
 
 
 @dataclass
@@ -63,6 +56,7 @@ class ReplaySummary:
     quarantined: Counter[str] = field(default_factory=Counter)
     appended_by_type: Counter[str] = field(default_factory=Counter)
     elapsed_seconds: float = 0.0
+    bytes_read: int = 0
 
     @property
     def quarantined_total(self) -> int:
@@ -116,49 +110,40 @@ class Ingestor:
         *,
         on_batch: Callable[[ReplaySummary], None] | None = None,
     ) -> ReplaySummary:
+        """Judge and append records, in this process."""
+        batches = parse_records(
+            records,
+            batch_size=self.batch_size,
+            keep_request_metadata=self.keep_request_metadata,
+            strict=self.strict,
+            clock=self.clock,
+        )
+        return self.ingest_batches(batches, on_batch=on_batch)
+
+    def ingest_batches(
+        self,
+        batches: Iterable[ParsedBatch],
+        *,
+        on_batch: Callable[[ReplaySummary], None] | None = None,
+    ) -> ReplaySummary:
+        """Append batches judged here or in a worker process (replay.parsing)."""
         summary = ReplaySummary()
         started = perf_counter()
-        batch: list[CanvasEvent] = []
-        now = self.clock()
-        keep = self.keep_request_metadata
         try:
-            for record in records:
-                summary.read += 1
-                if record.event is None:
-                    self._refuse(record, record.rejection or _UNKNOWN, summary, batch)
-                    continue
-                parsed = parse_event(record.event, now=now, keep_request_metadata=keep)
-                if isinstance(parsed, CanvasEvent):
-                    batch.append(parsed)
-                    if len(batch) >= self.batch_size:
-                        self._append(batch, summary)
-                        batch = []
-                        now = self.clock()
-                        if on_batch is not None:
-                            on_batch(summary)
-                elif isinstance(parsed, NotLearning):
-                    summary.not_learning += 1
-                else:
-                    self._refuse(record, parsed, summary, batch)
-            self._append(batch, summary)
+            for batch in batches:
+                summary.read += batch.read
+                summary.not_learning += batch.not_learning
+                for location, raw, rejection in batch.refused:
+                    summary.quarantined[rejection.reason] += 1
+                    self.quarantine.add(location, raw, rejection)
+                self._append(batch.events, summary)
+                summary.bytes_read = batch.bytes_read
+                if on_batch is not None:
+                    on_batch(summary)
         finally:
             self.quarantine.flush()
             summary.elapsed_seconds = perf_counter() - started
         return summary
-
-    def _refuse(
-        self,
-        record: RawRecord,
-        rejection: Rejection,
-        summary: ReplaySummary,
-        batch: list[CanvasEvent],
-    ) -> None:
-        if self.strict:
-            self._append(batch, summary)  # what came before the bad line is kept
-            batch.clear()
-            raise StrictModeStop(record.location, rejection)
-        summary.quarantined[rejection.reason] += 1
-        self.quarantine.add(record.location, record.raw, rejection)
 
     def _append(self, batch: list[CanvasEvent], summary: ReplaySummary) -> None:
         """Record a batch in one transaction; retried if another writer got there first."""
@@ -223,6 +208,3 @@ class Ingestor:
         missing = {key for key in keys if key not in cache}
         for key in self.log.existing_ids(missing):
             self._cache[key] = self.log.get_entity(key)
-
-
-_UNKNOWN = Rejection("unusable", "the input could not be read")

@@ -2,7 +2,8 @@
 
 Thin on purpose. The domain decides what a Canvas event does to an aggregate; this
 module only knows how to persist and find aggregates, fast: events are encoded with
-orjson, and existence checks for a whole batch of aggregates are one query.
+orjson and compressed with zstd and a shipped dictionary (replay/compression.py),
+and existence checks for a whole batch of aggregates are one query.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from uuid import UUID
 
 import orjson
 from eventsourcing.application import Application
-from eventsourcing.persistence import InterfaceError, OperationalError, Transcoder
+from eventsourcing.persistence import InterfaceError, Mapper, OperationalError, Transcoder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
 
 from domain.aggregates import CanvasEntity
+from replay.compression import StateCompressor
 
 _DATETIME_FIELDS = ("timestamp", "recorded_at")
 _IDS_PER_QUERY = 500
@@ -52,6 +54,10 @@ class MasteryLog(Application[UUID]):
 
     def construct_transcoder(self) -> Transcoder:
         return OrjsonTranscoder()
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        """Always the same encoding, whatever the environment: orjson, then zstd."""
+        return Mapper(transcoder=self.construct_transcoder(), compressor=StateCompressor())
 
     def existing_ids(self, ids: Iterable[UUID]) -> set[UUID]:
         """Which of these aggregates already have events in the log."""

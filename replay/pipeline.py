@@ -12,6 +12,7 @@ import sqlite_utils
 
 from projections.catchup import catch_up, open_read_models, position_of
 from replay.ingest import Ingestor, ReplaySummary
+from replay.parsing import parse_dumps
 from replay.progress import progress_bar
 from replay.quarantine import Quarantine
 from replay.sources import DumpReader
@@ -40,6 +41,12 @@ def run_replay(
     stored is also answerable.
     """
     reader = DumpReader(paths, stdin=stdin, max_line_bytes=options.max_line_bytes)
+    batches = parse_dumps(
+        reader,
+        batch_size=options.batch_size,
+        keep_request_metadata=options.keep_request_metadata,
+        strict=options.strict,
+    )
     log = store.open_log()
     quarantine = Quarantine(store.quarantine_path)
     ingestor = Ingestor(
@@ -51,7 +58,9 @@ def run_replay(
     )
     try:
         with progress_bar(reader.total_bytes, unit="bytes", label="appending") as update:
-            summary = ingestor.ingest(reader, on_batch=lambda _: update(reader.bytes_read))
+            summary = ingestor.ingest_batches(
+                batches, on_batch=lambda progress: update(progress.bytes_read)
+            )
     finally:
         quarantine.close()
         try:

@@ -27,6 +27,7 @@ class StoreStatus:
     events_by_type: dict[str, int] = field(default_factory=dict)
     first_event_time: str | None = None
     last_event_time: str | None = None
+    projected_position: int = 0
     quarantined: int = 0
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
 
@@ -45,12 +46,42 @@ def store_status(store: Store) -> StoreStatus:
                 _read_log(connection, status)
         finally:
             connection.close()
+    if store.read_models_path.exists():
+        _read_summary(store, status)
     if store.quarantine_path.exists():
         quarantine = Quarantine(store.quarantine_path)
         status.quarantined = quarantine.count()
         status.quarantined_by_reason = quarantine.counts_by_reason()
         quarantine.close()
     return status
+
+
+def _read_summary(store: Store, status: StoreStatus) -> None:
+    """Events by type and their time span, from the read models (the log's states
+    are compressed); as of the read models' position, which `projected_position` says."""
+    connection = sqlite3.connect(f"file:{store.read_models_path}?mode=ro", uri=True)
+    try:
+        if not _has_table(connection, "event_counts"):
+            return
+        rows = connection.execute(
+            "SELECT canvas_event, events, first_event_time, last_event_time FROM event_counts "
+            "ORDER BY canvas_event"
+        ).fetchall()
+        tracked = connection.execute("SELECT MAX(position) FROM tracking").fetchone()
+    except sqlite3.DatabaseError:
+        return  # a damaged read model: status still reports the log; rebuild fixes it
+    finally:
+        connection.close()
+    status.projected_position = int(tracked[0] or 0) if tracked else 0
+    status.events_by_type = {name: int(count) for name, count, _, _ in rows}
+    if rows:
+        status.first_event_time = _millis(min(row[2] for row in rows))
+        status.last_event_time = _millis(max(row[3] for row in rows))
+
+
+def _millis(time_text: str) -> str:
+    """`2025-01-06T08:00:00.123456Z` -> `2025-01-06T08:00:00.123Z`."""
+    return time_text[:23] + "Z"
 
 
 def _has_table(connection: sqlite3.Connection, name: str) -> bool:
@@ -65,23 +96,6 @@ def _read_log(connection: sqlite3.Connection, status: StoreStatus) -> None:
         "SELECT COUNT(*), COALESCE(MAX(rowid), 0), COUNT(DISTINCT originator_id) FROM stored_events"
     ).fetchone()
     status.events, status.last_position, status.aggregates = events, last, aggregates
-    rows = connection.execute(
-        "SELECT json_extract(CAST(state AS TEXT), '$.canvas_event') AS name, COUNT(*), "
-        "MIN(julianday(json_extract(CAST(state AS TEXT), '$.timestamp'))), "
-        "MAX(julianday(json_extract(CAST(state AS TEXT), '$.timestamp'))) "
-        "FROM stored_events GROUP BY name ORDER BY name"
-    ).fetchall()
-    status.events_by_type = {name: count for name, count, _, _ in rows}
-    firsts = [first for _, _, first, _ in rows if first is not None]
-    lasts = [latest for _, _, _, latest in rows if latest is not None]
-    if firsts:
-        status.first_event_time = _from_julian(connection, min(firsts))
-        status.last_event_time = _from_julian(connection, max(lasts))
-
-
-def _from_julian(connection: sqlite3.Connection, day: float) -> str:
-    (text,) = connection.execute("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ?)", (day,)).fetchone()
-    return str(text)
 
 
 def _read_postgres_log(location: PostgresLocation, status: StoreStatus) -> None:
@@ -102,21 +116,6 @@ def _read_postgres_log(location: PostgresLocation, status: StoreStatus) -> None:
         ).fetchone()
         assert totals is not None
         status.events, status.last_position, status.aggregates = map(int, totals)
-        rows = conn.execute(
-            sql.SQL(
-                "SELECT doc ->> 'canvas_event' AS name, COUNT(*), "
-                "MIN((doc ->> 'timestamp')::timestamptz), MAX((doc ->> 'timestamp')::timestamptz) "
-                "FROM (SELECT convert_from(state, 'UTF8')::json AS doc FROM {}) AS events "
-                "GROUP BY name"
-            ).format(table)
-        ).fetchall()
-    rows.sort(key=lambda row: str(row[0]))  # byte order, as SQLite sorts, whatever the collation
-    status.events_by_type = {str(name): int(count) for name, count, _, _ in rows}
-    firsts = [first for _, _, first, _ in rows if isinstance(first, datetime)]
-    lasts = [latest for _, _, _, latest in rows if isinstance(latest, datetime)]
-    if firsts:
-        status.first_event_time = _iso_millis(min(firsts))
-        status.last_event_time = _iso_millis(max(lasts))
 
 
 def _iso_millis(moment: datetime) -> str:

@@ -11,6 +11,9 @@ import orjson
 from typer.testing import CliRunner
 
 from replay.cli import app
+from replay.compression import StateCompressor
+
+_COMPRESSOR = StateCompressor()
 
 
 def run(*args: str, input: bytes | None = None) -> Any:
@@ -37,7 +40,7 @@ def stored_events(store: Path) -> list[dict[str, Any]]:
         connection.close()
     events = []
     for originator_id, version, topic, state in rows:
-        event = orjson.loads(state)
+        event = orjson.loads(_COMPRESSOR.decompress(state))
         event.update(originator_id=originator_id, originator_version=version, topic=topic)
         events.append(event)
     return events
