@@ -36,7 +36,7 @@ from projections.feed import FeedError, changes_after
 from projections.queries import QueryError, parse_moment
 from projections.result_export import RESULT_COLUMNS, count_results, result_rows
 from projections.schema import READ_MODEL_FORMAT, read_model_format
-from replay.cli import StoreOption, app, err, fail, out
+from replay.cli import ReadModelsOption, StoreOption, app, err, fail, out
 from replay.pipeline import open_read_side
 from replay.progress import progress_bar
 from replay.store import StoreError, open_store
@@ -95,6 +95,7 @@ def output_to(path: Path | None) -> Iterator[TextIO]:
 
 def _course_view(
     store: str | None,
+    read_models: str | None,
     course: str,
     as_of: str | None,
     known_at: str | None,
@@ -103,7 +104,7 @@ def _course_view(
     try:
         when = parse_moment(as_of, option="--as-of") if as_of else None
         known = parse_moment(known_at, option="--known-at") if known_at else None
-        db = open_read_side(open_store(store, create=False))
+        db = open_read_side(open_store(store, create=False, read_models=read_models))
     except (QueryError, StoreError, ReadModelError) as error:
         raise fail(str(error), 2) from None
     try:
@@ -123,6 +124,7 @@ def _course_view(
 def rollups(
     course: CourseOption,
     store: StoreOption = None,
+    read_models: ReadModelsOption = None,
     aggregate: Annotated[
         Aggregate | None,
         typer.Option(help="One rollup for the course: students' mean (2 places) or median."),
@@ -139,7 +141,7 @@ def rollups(
     """A course's rollups in the shape of Canvas's outcome_rollups API, or its CSV export."""
     if aggregate is not None and output_format is not RollupFormat.json:
         raise fail("--aggregate gives one rollup for the course: use it with --format json", 2)
-    db, view = _course_view(store, course, as_of, known_at, root_account)
+    db, view = _course_view(store, read_models, course, as_of, known_at, root_account)
     try:
         students = view.students()
         with output_to(output) as target:
@@ -169,6 +171,7 @@ def rollups(
 def results(
     course: CourseOption,
     store: StoreOption = None,
+    read_models: ReadModelsOption = None,
     as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
     root_account: RootAccountOption = None,
@@ -178,7 +181,7 @@ def results(
     output: OutputOption = None,
 ) -> None:
     """A course's outcome results, one row each, in Canvas's Outcome Results columns."""
-    db, view = _course_view(store, course, as_of, known_at, root_account)
+    db, view = _course_view(store, read_models, course, as_of, known_at, root_account)
     try:
         total = count_results(db, view)
         with output_to(output) as target, _progress(total, "results") as advance:
@@ -196,6 +199,7 @@ def results(
 def distribution(
     course: CourseOption,
     store: StoreOption = None,
+    read_models: ReadModelsOption = None,
     as_of: AsOfOption = None,
     known_at: KnownAtOption = None,
     root_account: RootAccountOption = None,
@@ -204,7 +208,7 @@ def distribution(
     ] = DistributionFormat.table,
 ) -> None:
     """Percent of students in each rating, per outcome, as the gradebook header shows."""
-    db, view = _course_view(store, course, as_of, known_at, root_account)
+    db, view = _course_view(store, read_models, course, as_of, known_at, root_account)
     try:
         documents = rating_distribution_json(view)
     finally:
@@ -229,6 +233,7 @@ def distribution(
 @app.command()
 def changes(
     store: StoreOption = None,
+    read_models: ReadModelsOption = None,
     after: Annotated[
         int, typer.Option(min=0, help="The last sequence already applied (0: from the start).")
     ] = 0,
@@ -239,7 +244,7 @@ def changes(
 ) -> None:
     """Rollup changes after a sequence number, in order: poll it to follow every change."""
     try:
-        db = open_feed(open_store(store, create=False).read_models_path)
+        db = open_feed(open_store(store, create=False, read_models=read_models).read_models_path)
     except (StoreError, ReadModelError) as error:
         raise fail(str(error), 2) from None
     try:

@@ -16,7 +16,7 @@ from projections.catchup import ReadModelError
 from projections.hierarchy import ContextTree, HierarchyQueries
 from projections.queries import MasteryQuestion, QueryError, parse_moment
 from projections.tree import Node, OutcomeEntry, group_label, outcome_label
-from replay.cli import StoreOption, app, fail, out
+from replay.cli import ReadModelsOption, StoreOption, app, fail, out
 from replay.pipeline import open_read_side
 from replay.store import StoreError, open_store
 
@@ -43,6 +43,7 @@ def parse_context(text: str) -> tuple[str, str]:
 @app.command()
 def hierarchy(
     store: StoreOption = None,
+    read_models: ReadModelsOption = None,
     context: Annotated[
         str | None, typer.Option(help="Course:ID or Account:ID (default: every context).")
     ] = None,
@@ -63,7 +64,7 @@ def hierarchy(
             as_of=parse_moment(as_of, option="--as-of") if as_of else None,
             known_at=parse_moment(known_at, option="--known-at") if known_at else None,
         )
-        db = open_read_side(open_store(store, create=False))
+        db = open_read_side(open_store(store, create=False, read_models=read_models))
     except (QueryError, StoreError, ReadModelError) as error:
         raise fail(str(error), 2) from None
     try:

@@ -78,6 +78,25 @@ def test_changes_come_in_sequence_order_and_after_the_sequence_asked(tmp_path: P
     assert [c["sequence"] for c in changes] == [1, 2, 3]
     assert len({c["epoch"] for c in changes}) == 1
     last = changes[-1]
+    assert list(last) == [
+        "sequence",
+        "epoch",
+        "root_account_id",
+        "user_uuid",
+        "learning_outcome_id",
+        "context_type",
+        "context_id",
+        "old_score",
+        "new_score",
+        "old_rating",
+        "new_rating",
+        "new_rating_points",
+        "new_rating_color",
+        "mastery",
+        "count",
+        "caused_by",
+        "recorded_at",
+    ]
     assert (last["old_score"], last["new_score"]) == (2.0, 5.0)
     assert (last["old_rating"], last["new_rating"]) == ("Does not meet", "Exceeds")
     assert last["mastery"] is True and last["count"] == 2

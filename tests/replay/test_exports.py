@@ -164,6 +164,7 @@ def test_the_rating_distribution_gives_percent_of_students_per_rating(course_sto
         ("Does not meet", 75),
     ]
     assert fractions["students"] == 4
+    assert documents == orjson.loads((EXPECTED / "distribution.json").read_bytes())
 
 
 def test_an_unknown_course_is_an_error(course_store: Path) -> None:
