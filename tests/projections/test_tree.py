@@ -173,9 +173,7 @@ def test_a_transient_cycle_is_broken_at_its_stalest_edge_and_reported() -> None:
         [*versions, version("20", "06", "1", title="B")], [LinkState("70", "7", "10")], OUTCOMES
     )
     assert moved.cycles == []
-    assert shape(moved) == [
-        ("group", "1", [], [("group", "20", [], [("group", "10", ["7"], [])])])
-    ]
+    assert shape(moved) == [("group", "1", [], [("group", "20", [], [("group", "10", ["7"], [])])])]
 
 
 def test_a_group_that_is_its_own_parent_is_a_cycle_of_one() -> None:
