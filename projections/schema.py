@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-READ_MODEL_FORMAT = 6
+READ_MODEL_FORMAT = 7
 
 _VERSION_COLUMNS: dict[str, Any] = {
     "position": int,
