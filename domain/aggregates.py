@@ -58,8 +58,14 @@ class CanvasEntity(Aggregate):
     kind: ClassVar[EntityKind]
 
     class ChangeRecorded(Aggregate.Event):
-        """Canvas reported a change of the entity, and this store recorded it."""
+        """Canvas reported a change of the entity, and this store recorded it.
 
+        It names its entity (root account, Canvas id) like the first event does, so
+        that a reader of the log needs no lookup to know what an event is about.
+        """
+
+        canvas_id: str
+        root_account: str
         canvas_event: str
         body: dict[str, Any]
         metadata: dict[str, Any]
@@ -121,7 +127,11 @@ class CanvasEntity(Aggregate):
         if event.fingerprint in self._fingerprints:
             return False
         self.trigger_event(
-            self.ChangeRecorded, timestamp=event.event_time, **_change_fields(event, recorded_at)
+            self.ChangeRecorded,
+            timestamp=event.event_time,
+            canvas_id=self.canvas_id,
+            root_account=self.root_account,
+            **_change_fields(event, recorded_at),
         )
         return True
 

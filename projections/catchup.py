@@ -23,7 +23,6 @@ from eventsourcing.persistence import Notification
 from projections.hierarchy import HierarchyProjector
 from projections.log_summary import LogSummaryProjector
 from projections.mastery import MasteryProjector
-from projections.result_mastery import ResultMasteryProjector
 from projections.rows import StoredChange, kind_of_topic
 from projections.schema import READ_MODEL_FORMAT, create_bookkeeping, read_model_format
 from replay.log import MasteryLog
@@ -43,7 +42,6 @@ PROJECTORS: list[Projector] = [
     MasteryProjector(),
     LogSummaryProjector(),
     HierarchyProjector(),
-    ResultMasteryProjector(),
 ]
 # A projector may also define `finish(db)`: work deferred until the loop is level with
 # the log, done in the transaction of the batch that made it level.
@@ -99,7 +97,7 @@ def catch_up(
             position = position_of(db)
             notifications = log.recorder.select_notifications(start=position + 1, limit=batch_size)
             if notifications:
-                changes = _stored_changes(db, notifications, _state_reader(log))
+                changes = _stored_changes(notifications, _state_reader(log))
                 for projector in PROJECTORS:
                     projector.apply(db, changes)
                 conn.execute(
@@ -137,45 +135,27 @@ def _state_reader(log: MasteryLog) -> Callable[[bytes], dict[str, Any]]:
 
 
 def _stored_changes(
-    db: sqlite_utils.Database,
     notifications: Sequence[Notification],
     read_state: Callable[[bytes], dict[str, Any]],
 ) -> list[StoredChange]:
-    """Decode notifications; the entity of a later event is known from its first."""
-    entities: dict[str, tuple[str, str]] = {}
-    new_entities = []
-    states = [read_state(notification.state) for notification in notifications]
-    for notification, state in zip(notifications, states, strict=True):
-        if notification.originator_version == 1:
-            key = str(notification.originator_id)
-            entities[key] = (state["root_account"], state["canvas_id"])
-            new_entities.append((key, notification.topic, *entities[key]))
-    unknown = {str(n.originator_id) for n in notifications if str(n.originator_id) not in entities}
-    if unknown:
-        marks = ",".join("?" * len(unknown))
-        for originator_id, root_account, canvas_id in db.execute(
-            f"SELECT originator_id, root_account, canvas_id FROM entities "
-            f"WHERE originator_id IN ({marks})",
-            sorted(unknown),
-        ):
-            entities[originator_id] = (root_account, canvas_id)
-    db.conn.executemany(
-        "INSERT OR IGNORE INTO entities(originator_id, kind, root_account, canvas_id) "
-        "VALUES (?, ?, ?, ?)",
-        [
-            (key, str(kind_of_topic(topic)), root, canvas)
-            for key, topic, root, canvas in new_entities
-        ],
-    )
+    """Decode notifications into changes (every stored event names its entity)."""
     changes = []
-    for notification, state in zip(notifications, states, strict=True):
+    for notification in notifications:
         kind = kind_of_topic(notification.topic)
-        key = str(notification.originator_id)
-        if kind is None or key not in entities:
+        state = read_state(notification.state)
+        if kind is None or "canvas_id" not in state:
             raise ReadModelError(
-                f"log position {notification.id}: event of unknown entity or topic "
+                f"log position {notification.id}: event of unknown topic or entity "
                 f"{notification.topic!r}: the log is damaged or newer than this program"
             )
-        root_account, canvas_id = entities[key]
-        changes.append(StoredChange(notification.id, key, kind, root_account, canvas_id, state))
+        changes.append(
+            StoredChange(
+                notification.id,
+                str(notification.originator_id),
+                kind,
+                state["root_account"],
+                state["canvas_id"],
+                state,
+            )
+        )
     return changes

@@ -77,7 +77,6 @@ class MasteryProjector:
                     root_accounts[change.root_account] = change
         for table, rows in rows_by_table.items():
             insert_rows(db, table, rows)
-        _update_current_results(db, rows_by_table.get("result_versions", []))
         for key, cause in _keys_in_scope(db, outcomes, courses, root_accounts).items():
             if key not in causes or causes[key].position < cause.position:
                 causes[key] = cause
@@ -205,23 +204,6 @@ def _feed_row(
     }
 
 
-def _update_current_results(db: sqlite_utils.Database, rows: list[dict[str, Any]]) -> None:
-    """Keep `results_current` at each result's latest version by valid time."""
-    if not rows:
-        return
-    columns = list(rows[0])
-    updates = ", ".join(
-        f"{c} = excluded.{c}" for c in columns if c not in ("root_account", "result_id")
-    )
-    db.conn.executemany(
-        f"INSERT INTO results_current ({', '.join(columns)}) "
-        f"VALUES ({', '.join('?' * len(columns))}) "
-        f"ON CONFLICT(root_account, result_id) DO UPDATE SET {updates} "
-        "WHERE excluded.valid_order > results_current.valid_order",
-        [tuple(row[column] for column in columns) for row in rows],
-    )
-
-
 def _rollup_key(row: dict[str, Any]) -> RollupKey:
     return (
         row["root_account"],
@@ -276,10 +258,10 @@ def _keys_in_scope(
     root_accounts: dict[str, StoredChange],
 ) -> dict[RollupKey, StoredChange]:
     """Every rollup a change of an outcome, a course or a root account affects."""
+    # The rollups that exist: rollups not computed yet are pending already, and are
+    # computed at the end of the catch-up with the settings in force then.
     select = (
-        "SELECT DISTINCT root_account, user_uuid, outcome_id, context_type, "
-        "context_id FROM results_current WHERE user_uuid IS NOT NULL AND context_id IS NOT NULL "
-        "AND outcome_id IS NOT NULL AND "
+        "SELECT root_account, user_uuid, outcome_id, context_type, context_id FROM rollups WHERE "
     )
     keys: dict[RollupKey, StoredChange] = {}
 

@@ -76,20 +76,13 @@ def _source(view: CourseView) -> tuple[str, list[Any]]:
         "AND user_uuid IS NOT NULL AND outcome_id IS NOT NULL"
     )
     params: list[Any] = [view.root_account, view.course]
-    if view.moment.is_now:
-        table = f"(SELECT * FROM results_current WHERE {where})"
-    else:
-        table = (
-            "(SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY root_account, result_id "
-            f"ORDER BY valid_order DESC) AS version_rank FROM result_versions WHERE {where} "
-            "AND event_time <= ? AND recorded_at <= ?) WHERE version_rank = 1)"
-        )
-        params += [view.moment.valid, view.moment.known]
-    return (
-        f"FROM {table} r LEFT JOIN result_mastery m ON m.position = r.position "
-        "WHERE r.workflow_state IS NOT 'deleted'",
-        params,
+    table = (
+        "(SELECT * FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY root_account, result_id "
+        f"ORDER BY valid_order DESC) AS version_rank FROM result_versions WHERE {where} "
+        "AND event_time <= ? AND recorded_at <= ?) WHERE version_rank = 1)"
     )
+    params += [view.moment.valid, view.moment.known]
+    return (f"FROM {table} r WHERE r.workflow_state IS NOT 'deleted'", params)
 
 
 def count_results(db: sqlite_utils.Database, view: CourseView) -> int:
@@ -103,7 +96,7 @@ def result_rows(db: sqlite_utils.Database, view: CourseView) -> Iterator[list[An
     source, params = _source(view)
     groups = {o.outcome_id: (o.group_title, o.group_id) for o in view.outcomes}
     account_level = view.resolver.uses_account_settings(view.root_account)
-    cursor = db.execute(f"SELECT r.*, m.mastery AS mastered {source} {_ORDER}", params)
+    cursor = db.execute(f"SELECT r.*, r.mastery AS mastered {source} {_ORDER}", params)
     columns = [d[0] for d in cursor.description]
     for values in cursor:
         row = dict(zip(columns, values, strict=True))

@@ -59,22 +59,18 @@ def latest_results(
 ) -> dict[RollupKey, list[dict[str, Any]]]:
     """Each matching result in its latest version at `moment`, grouped by rollup key.
 
-    Now: the `results_current` table. In the past: a window over `result_versions`.
-    A result's student, outcome and course are its identity in Canvas and never
-    change between versions, so filtering on them before the window is safe.
+    A window over `result_versions`, now and in the past alike. A result's student,
+    outcome and course are its identity in Canvas and never change between versions,
+    so filtering on them before the window is safe.
     """
     attributable = "user_uuid IS NOT NULL AND outcome_id IS NOT NULL AND context_id IS NOT NULL"
-    if moment.is_now:
-        sql = f"SELECT * FROM results_current WHERE ({where}) AND {attributable}"
-        arguments = list(params)
-    else:
-        sql = (
-            "SELECT * FROM (SELECT *, ROW_NUMBER() OVER ("
-            "PARTITION BY root_account, result_id ORDER BY valid_order DESC) AS version_rank "
-            f"FROM result_versions WHERE ({where}) AND event_time <= ? AND recorded_at <= ? "
-            f"AND {attributable}) WHERE version_rank = 1"
-        )
-        arguments = [*params, moment.valid, moment.known]
+    sql = (
+        "SELECT * FROM (SELECT *, ROW_NUMBER() OVER ("
+        "PARTITION BY root_account, result_id ORDER BY valid_order DESC) AS version_rank "
+        f"FROM result_versions WHERE ({where}) AND event_time <= ? AND recorded_at <= ? "
+        f"AND {attributable}) WHERE version_rank = 1"
+    )
+    arguments = [*params, moment.valid, moment.known]
     grouped: dict[RollupKey, list[dict[str, Any]]] = defaultdict(list)
     for row in db.query(sql, arguments):
         key = (
@@ -129,15 +125,21 @@ def current_rollups_for_keys(
     )
     db.execute("DELETE FROM temp.wanted_keys")
     db.conn.executemany("INSERT INTO temp.wanted_keys VALUES (?, ?, ?, ?, ?)", wanted)
-    grouped: dict[RollupKey, list[Any]] = defaultdict(list)
+    latest: dict[tuple[str, str], Any] = {}
     cursor = db.conn.cursor()
     cursor.row_factory = sqlite3.Row  # C rows, read by name: cheaper than dicts
     for row in cursor.execute(
-        "SELECT r.* FROM temp.wanted_keys k JOIN results_current r "
+        "SELECT r.* FROM temp.wanted_keys k JOIN result_versions r "
         "ON r.user_uuid = k.user_uuid AND r.outcome_id = k.outcome_id "
         "AND r.context_id = k.context_id AND r.root_account = k.root_account "
         "AND r.context_type = k.context_type"
     ):
+        result = (row["root_account"], row["result_id"])
+        seen = latest.get(result)
+        if seen is None or seen["valid_order"] < row["valid_order"]:
+            latest[result] = row
+    grouped: dict[RollupKey, list[Any]] = defaultdict(list)
+    for row in latest.values():
         key = (
             row["root_account"],
             row["user_uuid"],

@@ -136,6 +136,8 @@ def result_row(change: StoredChange) -> dict[str, Any]:
         "associated_asset_type": body.get("associated_asset_type"),
         "associated_asset_id": body.get("associated_asset_id"),
         "legacy": int(bool(change.state.get("legacy"))),
+        # the grader's own flag (Outcome Results export); rollups never use it
+        "mastery": int(body["mastery"]) if isinstance(body.get("mastery"), bool) else None,
     }
 
 

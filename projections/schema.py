@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-READ_MODEL_FORMAT = 7
+READ_MODEL_FORMAT = 8
 
 _VERSION_COLUMNS: dict[str, Any] = {
     "position": int,
@@ -52,12 +52,9 @@ TABLES: Tables = {
             "associated_asset_type": str,
             "associated_asset_id": str,
             "legacy": int,
+            "mastery": int,
         },
         ["position"],
-    ),
-    "results_current": (
-        {},  # the columns of result_versions, filled in below
-        ["root_account", "result_id"],
     ),
     "outcome_versions": (
         {
@@ -163,28 +160,15 @@ TABLES: Tables = {
 }
 
 BOOKKEEPING_TABLES: Tables = {
-    "entities": (
-        {"originator_id": str, "kind": str, "root_account": str, "canvas_id": str},
-        ["originator_id"],
-    ),
     "tracking": ({"name": str, "position": int}, ["name"]),
     "meta": ({"key": str, "value": str}, ["key"]),
 }
-
-TABLES["results_current"] = (
-    {column: kind for column, kind in TABLES["result_versions"][0].items()},
-    TABLES["results_current"][1],
-)
-"""Each result in its latest version by valid time: what current rollups are made of."""
 
 INDEXES: Indexes = [
     # Questions name a student, an outcome or a course, rarely a root account: indexes
     # lead with what is asked. A result's key columns are never null for a rollup.
     ("result_versions", ["user_uuid", "outcome_id", "context_id"]),
     ("result_versions", ["context_id", "outcome_id"]),
-    ("results_current", ["user_uuid", "outcome_id", "context_id"]),
-    ("results_current", ["context_id", "outcome_id"]),
-    ("results_current", ["outcome_id"]),
     ("outcome_versions", ["outcome_id", "valid_order"]),
     ("mastery_scale_versions", ["root_account", "context_type", "context_id"]),
     ("calculation_method_versions", ["root_account", "context_type", "context_id"]),

@@ -233,7 +233,6 @@ def my_tables(store: Path) -> dict[str, list[tuple[object, ...]]]:
                 "outcome_group_versions",
                 "outcome_link_versions",
                 "outcome_paths",
-                "result_mastery",
             )
         }
     finally:

@@ -13,7 +13,6 @@ from tests.replay.helpers import run
 TABLES = (
     "rollups",
     "result_versions",
-    "results_current",
     "outcome_versions",
     "mastery_scale_versions",
     "calculation_method_versions",
