@@ -29,8 +29,10 @@ from projections.schema import INDEXES, TABLES, create_tables, insert_rows, upse
 from projections.settings import NOW, SettingsResolver
 
 ROLLUP_KEY = ("user_uuid", "outcome_id", "context_id", "context_type", "root_account")
-MAX_PENDING = 200_000
-"""Pending rollups recomputed early once this many wait: bounds memory and staleness."""
+MAX_PENDING = 500_000
+"""Pending rollups recomputed early once this many wait: bounds the staleness."""
+FINISH_CHUNK = 20_000
+"""Rollups recomputed together: bounds memory."""
 
 
 class MasteryProjector:
@@ -87,26 +89,36 @@ class MasteryProjector:
             self.finish(db)
 
     def finish(self, db: sqlite_utils.Database) -> None:
-        """Recompute every pending rollup (the loop calls this when it is level)."""
-        pending = {
-            tuple(row[:5]): Cause(*row[5:])
-            for row in db.execute(
-                "SELECT root_account, user_uuid, outcome_id, context_type, context_id, "
-                "caused_by_position, caused_by_event, recorded_at FROM rollups_pending"
-            )
-        }
-        if not pending:
-            return
+        """Recompute every pending rollup (the loop calls this when it is level).
+
+        In chunks, so that memory stays bounded however many rollups wait.
+        """
         resolver = self._resolvers.setdefault(db, SettingsResolver(db, NOW))
-        records, gone = current_rollups_for_keys(db, pending, resolver)
-        _record_changes(db, records, gone, pending)
-        upsert_rows(db, "rollups", [record.as_row() for record in records], ROLLUP_KEY)
-        db.conn.executemany(
-            "DELETE FROM rollups WHERE root_account = ? AND user_uuid = ? AND outcome_id = ? "
-            "AND context_type = ? AND context_id = ?",
-            sorted(gone),
-        )
-        db.execute("DELETE FROM rollups_pending")
+        while True:
+            pending = {
+                (row[4], row[0], row[1], row[3], row[2]): Cause(*row[5:])
+                for row in db.execute(
+                    "SELECT user_uuid, outcome_id, context_id, context_type, root_account, "
+                    "caused_by_position, caused_by_event, recorded_at FROM rollups_pending "
+                    "LIMIT ?",
+                    [FINISH_CHUNK],
+                )
+            }
+            if not pending:
+                return
+            records, gone = current_rollups_for_keys(db, pending, resolver)
+            _record_changes(db, records, gone, pending)
+            upsert_rows(db, "rollups", [record.as_row() for record in records], ROLLUP_KEY)
+            db.conn.executemany(
+                "DELETE FROM rollups WHERE root_account = ? AND user_uuid = ? "
+                "AND outcome_id = ? AND context_type = ? AND context_id = ?",
+                sorted(gone),
+            )
+            db.conn.executemany(
+                "DELETE FROM rollups_pending WHERE root_account = ? AND user_uuid = ? "
+                "AND outcome_id = ? AND context_type = ? AND context_id = ?",
+                list(pending),
+            )
 
 
 class Cause(NamedTuple):
@@ -143,13 +155,16 @@ def _record_changes(
     gone: set[RollupKey],
     causes: dict[RollupKey, Cause],
 ) -> None:
-    """Append a feed row for every rollup whose score, rating, count or mastery changed."""
+    """Append a feed row for every rollup whose score, rating, count or mastery changed.
+
+    The rollups being recomputed are in `temp.wanted_keys` (current_rollups_for_keys).
+    """
     before = {
         tuple(row[:5]): row[5:]
         for row in db.execute(
             "SELECT r.root_account, r.user_uuid, r.outcome_id, r.context_type, r.context_id, "
             "r.score, r.rating_description, r.count, r.mastery "
-            "FROM rollups_pending p JOIN rollups r "
+            "FROM temp.wanted_keys k JOIN rollups r "
             "USING (user_uuid, outcome_id, context_id, context_type, root_account)"
         )
     }
