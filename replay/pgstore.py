@@ -16,12 +16,16 @@ from __future__ import annotations
 import getpass
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from uuid import UUID, uuid4
 
 import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.utils import retry
 from psycopg import sql
 
 from replay.log import MasteryLog
@@ -36,6 +40,59 @@ _POOL_DEFAULTS = {"POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "8"}
 _URL_PARAMETERS = {"schema", "host"}
 
 Connection = psycopg.Connection[tuple[Any, ...]]
+
+
+class MasteryPostgresRecorder(PostgresApplicationRecorder):
+    """eventsourcing's PostgreSQL recorder, inserting without psycopg's pipeline mode.
+
+    The library sends its insert in pipeline mode, which deadlocks (client and
+    server both waiting, forever) once a batch's message passes ~10 MB: about 5,000
+    of our 1.1 KB events (psycopg 3.2 and 3.3, PostgreSQL 15). And it passes the rows
+    as one array of composites, which psycopg escapes in Python at ~80 us an event.
+
+    Here: the same table, the same EXCLUSIVE lock (commit order = notification order,
+    so followers never pass over a gap that fills later), the same NOTIFY, the same
+    INSERT ... SELECT FROM unnest ... RETURNING notification_id, in one ordinary
+    transaction, with the rows as four plain arrays. 2.5x faster, any batch size.
+    """
+
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        table = sql.Identifier(datastore.schema, events_table_name)
+        self.insert_columns_statement = sql.SQL(
+            "INSERT INTO {} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%s::{}[], %s::bigint[], %s::text[], %s::bytea[]) "
+            "RETURNING notification_id"
+        ).format(table, sql.SQL(datastore.originator_id_type))
+        self.lock_and_notify_statement = sql.SQL("; ").join(
+            [
+                *self.lock_table_statements,
+                sql.SQL("NOTIFY {}").format(sql.Identifier(self.channel_name)),
+            ]
+        )
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if not stored_events:
+            return []
+        columns = (
+            [event.originator_id for event in stored_events],
+            [event.originator_version for event in stored_events],
+            [event.topic for event in stored_events],
+            [event.state for event in stored_events],
+        )
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor() as cursor,
+        ):
+            cursor.execute(self.lock_and_notify_statement)
+            cursor.execute(self.insert_columns_statement, columns)
+            return [row["notification_id"] for row in cursor.fetchall()]
 
 
 class LocationError(ValueError):
@@ -111,6 +168,7 @@ class PostgresLocation:
             "POSTGRES_PASSWORD": self.password,
             "POSTGRES_SCHEMA": self.schema,
             "CREATE_TABLE": "y" if create_table else "n",
+            "APPLICATION_RECORDER_TOPIC": f"{__name__}:{MasteryPostgresRecorder.__name__}",
         }
         for key, value in _POOL_DEFAULTS.items():
             if key not in os.environ and _ENV_PREFIX + key not in os.environ:

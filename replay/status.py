@@ -1,14 +1,13 @@
 """What a store holds, read straight from its files without replaying anything.
 
-A PostgreSQL log is read with the same questions in PostgreSQL's SQL; its
-quarantine is the local one (each ingesting machine keeps its own).
+A PostgreSQL log's totals are read with PostgreSQL's SQL; its quarantine and read
+models are the local ones (each machine keeps its own).
 """
 
 from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from replay.quarantine import Quarantine
@@ -116,9 +115,3 @@ def _read_postgres_log(location: PostgresLocation, status: StoreStatus) -> None:
         ).fetchone()
         assert totals is not None
         status.events, status.last_position, status.aggregates = map(int, totals)
-
-
-def _iso_millis(moment: datetime) -> str:
-    """Like the SQLite variant's strftime('%Y-%m-%dT%H:%M:%fZ')."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
