@@ -31,8 +31,8 @@ from projections.settings import NOW, SettingsResolver
 ROLLUP_KEY = ("user_uuid", "outcome_id", "context_id", "context_type", "root_account")
 MAX_PENDING = 500_000
 """Pending rollups recomputed early once this many wait: bounds the staleness."""
-FINISH_CHUNK = 20_000
-"""Rollups recomputed together: bounds memory."""
+FINISH_CHUNK = 2_000
+"""Rollups recomputed together: bounds memory (a rollup may have hundreds of results)."""
 
 
 class MasteryProjector:

@@ -22,6 +22,28 @@ from domain.rollup import ResultValue, Rollup, compute_rollup
 from projections.rows import time_text
 from projections.settings import NOW, Moment, SettingsResolver
 
+ROLLUP_COLUMNS = ", ".join(
+    f"r.{column}"
+    for column in (
+        "root_account",
+        "user_uuid",
+        "outcome_id",
+        "context_type",
+        "context_id",
+        "result_id",
+        "valid_order",
+        "workflow_state",
+        "score",
+        "percent",
+        "possible",
+        "assessed_at",
+        "artifact_type",
+        "associated_asset_type",
+        "associated_asset_id",
+    )
+)
+"""What a rollup needs of a result version (not the whole row: memory)."""
+
 RollupKey = tuple[str, str, str, str, str]
 """(root_account, user_uuid, outcome_id, context_type, context_id)"""
 
@@ -129,7 +151,7 @@ def current_rollups_for_keys(
     cursor = db.conn.cursor()
     cursor.row_factory = sqlite3.Row  # C rows, read by name: cheaper than dicts
     for row in cursor.execute(
-        "SELECT r.* FROM temp.wanted_keys k JOIN result_versions r "
+        f"SELECT {ROLLUP_COLUMNS} FROM temp.wanted_keys k JOIN result_versions r "
         "ON r.user_uuid = k.user_uuid AND r.outcome_id = k.outcome_id "
         "AND r.context_id = k.context_id AND r.root_account = k.root_account "
         "AND r.context_type = k.context_type"
