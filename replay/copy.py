@@ -26,7 +26,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from replay.log import MasteryLog
+from replay.log import MasteryLog, is_postgres
 from replay.quarantine import Quarantine
 from replay.store import Store
 
@@ -141,7 +141,7 @@ def stored_versions(log: MasteryLog, events: Sequence[StoredEvent]) -> dict[Key,
     recorder: Any = log.recorder
     wanted = {(_uuid(e.originator_id), e.originator_version) for e in events}
     found: dict[Key, tuple[str, bytes]] = {}
-    if type(recorder).__module__ == "eventsourcing.postgres":
+    if is_postgres(recorder):
         from psycopg.sql import SQL, Identifier
 
         statement = SQL(
@@ -183,7 +183,7 @@ def stored_versions(log: MasteryLog, events: Sequence[StoredEvent]) -> dict[Key,
 def count_events(log: MasteryLog) -> int:
     """How many events the log holds (not its last position: positions may have gaps)."""
     recorder: Any = log.recorder
-    if type(recorder).__module__ == "eventsourcing.postgres":
+    if is_postgres(recorder):
         from psycopg.sql import SQL, Identifier
 
         statement = SQL("SELECT COUNT(*) AS n FROM {}").format(

@@ -28,3 +28,12 @@ def payload(reference_payloads_by_name: dict[str, dict[str, Any]]) -> Any:
         return copy.deepcopy(reference_payloads_by_name[name])
 
     return take
+
+
+# PostgreSQL: a server or a clear skip (a failure on CI), a fresh schema per test.
+from tests.pg import (  # noqa: E402, F401
+    pg_schema_factory,
+    pg_store_url,
+    postgres_server,
+    store_location,
+)
