@@ -1,0 +1,48 @@
+"""`mastery verify`: check the log's integrity and the read models' place against it."""
+
+from __future__ import annotations
+
+import orjson
+from rich.table import Table
+
+from replay.cli import JsonOption, ReadModelsOption, StoreOption, app, err, fail, out
+from replay.store import StoreError, open_store
+from replay.verify import verify_store
+
+
+@app.command()
+def verify(
+    store: StoreOption = None, read_models: ReadModelsOption = None, as_json: JsonOption = False
+) -> None:
+    """Check that every stored event decodes, versions are contiguous, read models fit.
+
+    Exit code 0: no problem; 1: problems, listed; 2: no usable store. Writes nothing.
+    """
+    try:
+        opened = open_store(store, create=False, read_models=read_models)
+    except StoreError as error:
+        raise fail(str(error), 2) from None
+    report = verify_store(opened)
+    if as_json:
+        out.print_json(orjson.dumps(report.as_dict()).decode())
+    else:
+        table = Table(title=f"verify {report.store}", show_header=False, title_justify="left")
+        table.add_column(style="bold")
+        table.add_column(justify="right")
+        table.add_row("events decoded", f"{report.events:,}")
+        table.add_row("aggregates", f"{report.aggregates:,}")
+        table.add_row("last position", f"{report.last_position:,}")
+        position = report.read_model_position
+        table.add_row("read models", report.read_models)
+        table.add_row("read-model position", "-" if position is None else f"{position:,}")
+        table.add_row("problems", f"{report.problem_count:,}")
+        out.print(table)
+        for note in report.notes:
+            out.print(f"note: {note}")
+    if not report.ok:
+        for problem in report.problems:
+            err.print(f"problem: {problem}")
+        hidden = report.problem_count - len(report.problems)
+        if hidden:
+            err.print(f"... and {hidden:,} more")
+        raise fail(f"{report.problem_count:,} problem(s) found in {report.store}", 1)
