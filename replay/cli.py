@@ -227,3 +227,4 @@ from replay import export_commands as _export_commands  # noqa: E402, F401
 from replay import hierarchy_commands as _hierarchy_commands  # noqa: E402, F401
 from replay import mastery_commands as _mastery_commands  # noqa: E402, F401
 from replay import scaleout_commands as _scaleout_commands  # noqa: E402, F401
+from replay import verify_commands as _verify_commands  # noqa: E402, F401
