@@ -168,7 +168,10 @@ def parse_event(
     except ValidationError as error:
         return _rejection_from(name, error, "metadata" if _in_metadata(error) else "body")
 
-    event_time = metadata.event_time.astimezone(UTC)
+    try:
+        event_time = metadata.event_time.astimezone(UTC)
+    except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
+        event_time = EARLIEST_EVENT_TIME - FUTURE_TOLERANCE
     if event_time < EARLIEST_EVENT_TIME or event_time > now + FUTURE_TOLERANCE:
         return Rejection(
             "implausible-event-time",
