@@ -56,7 +56,10 @@ def split(dump: Path, parts: int) -> list[Path]:
     return paths
 
 
-def benchmark(events: int, url: str, workdir: Path, console: Console) -> list[dict[str, Any]]:
+def benchmark(
+    events: int, url: str, workdir: Path, console: Console
+) -> tuple[int, list[dict[str, Any]]]:
+    """Each step's wall time and rates; returns the dump's event count too."""
     dump = workdir / "dump.jsonl"
     with dump.open("wb") as out:
         events = write_dump(settings_for(events, 1), out)
@@ -86,12 +89,15 @@ def benchmark(events: int, url: str, workdir: Path, console: Console) -> list[di
         local = str(workdir / "local")
         target = fresh()
         row(
-            "replay into PostgreSQL (batch 2,000)",
-            *mastery("replay", "--store", target, "--read-models", local, "--json", str(dump)),
-        )
+            "replay into PostgreSQL (batch 2,000, the directory default)",
+            *mastery(
+                "replay", "--store", target, "--read-models", local, "--batch-size", "2000",
+                "--json", str(dump),
+            ),
+        )  # fmt: skip
         target = fresh()
         row(
-            "replay into PostgreSQL (batch 10,000)",
+            "replay into PostgreSQL (batch 10,000, its default)",
             *mastery(
                 "replay",
                 "--store",
@@ -146,7 +152,7 @@ def benchmark(events: int, url: str, workdir: Path, console: Console) -> list[di
         with psycopg.connect(url, autocommit=True) as conn:
             for schema in schemas:
                 conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-    return rows
+    return events, rows
 
 
 def main(
@@ -159,7 +165,7 @@ def main(
     """Replay, copy and follow on PostgreSQL, each beside its SQLite baseline."""
     console = Console(stderr=True)
     with tempfile.TemporaryDirectory(prefix="mastery-pgbench-") as scratch:
-        rows = benchmark(events, url, Path(scratch), console)
+        events, rows = benchmark(events, url, Path(scratch), console)
     table = Table(title=f"PostgreSQL benchmark: {events:,} events", title_justify="left")
     for column in ("step", "wall s", "events/s (wall)", "events/s (append)"):
         table.add_column(column, justify="left" if column == "step" else "right")

@@ -70,12 +70,22 @@ def replay(
         bool,
         typer.Option(help="Keep user_login, client_ip, url... (dropped by default)."),
     ] = False,
-    batch_size: Annotated[int, typer.Option(min=1, help="Events per transaction.")] = 2000,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Events per transaction (default 2,000; 10,000 on PostgreSQL, where a "
+            "transaction costs more and larger batches append ~45% faster).",
+            show_default=False,
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Append the Learning events of dumps to the log (duplicates are stored once)."""
     try:
         opened = open_store(store, create=True, read_models=read_models)
+        if batch_size is None:
+            batch_size = 10_000 if opened.postgres is not None else ReplayOptions.batch_size
         summary = run_replay(
             opened,
             paths,
