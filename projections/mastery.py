@@ -41,7 +41,12 @@ class MasteryProjector:
     def __init__(self) -> None:
         # Settings resolved in earlier batches stay valid until an outcome, a scale, a
         # method or the account chain changes: most batches of a replay are results.
+        # Valid only while this projector applied every batch itself: another process
+        # may have applied a batch (with a scale change) to the same read models.
         self._resolvers: weakref.WeakKeyDictionary[sqlite_utils.Database, SettingsResolver] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._applied_up_to: weakref.WeakKeyDictionary[sqlite_utils.Database, int] = (
             weakref.WeakKeyDictionary()
         )
 
@@ -50,6 +55,10 @@ class MasteryProjector:
 
     def apply(self, db: sqlite_utils.Database, changes: Sequence[StoredChange]) -> None:
         """Record the batch's versions and mark the rollups it touched as pending."""
+        if changes and self._applied_up_to.get(db) != _tracked_position(db):
+            self._resolvers.pop(db, None)  # someone else applied batches in between
+        if changes:
+            self._applied_up_to[db] = changes[-1].position
         rows_by_table: dict[str, list[dict[str, Any]]] = {}
         causes: dict[RollupKey, StoredChange] = {}
         outcomes: dict[tuple[str, str], StoredChange] = {}
@@ -119,6 +128,11 @@ class MasteryProjector:
                 "AND outcome_id = ? AND context_type = ? AND context_id = ?",
                 list(pending),
             )
+
+
+def _tracked_position(db: sqlite_utils.Database) -> int:
+    row = db.execute("SELECT MAX(position) FROM tracking").fetchone()
+    return int(row[0] or 0)
 
 
 class Cause(NamedTuple):

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from time import perf_counter
 from typing import Any, BinaryIO
@@ -11,8 +12,9 @@ from typing import Any, BinaryIO
 import sqlite_utils
 
 from projections.catchup import catch_up, open_read_models, position_of
+from replay.background import BackgroundProjection
 from replay.ingest import Ingestor, ReplaySummary
-from replay.parsing import parse_dumps
+from replay.parsing import WORKER_THRESHOLD_BYTES, ParsedBatch, parse_dumps
 from replay.progress import progress_bar
 from replay.quarantine import Quarantine
 from replay.sources import DumpReader
@@ -36,9 +38,11 @@ def run_replay(
 ) -> ReplaySummary:
     """Append the dumps to the log, then bring the read models level with it.
 
-    Paths are checked before anything is written (SourceError). The projection runs
-    after the append even when the append stopped early (--strict), so that what was
-    stored is also answerable.
+    Paths are checked before anything is written (SourceError). A large dump is
+    parsed in a worker process and projected by a follower process while it is
+    appended (three stages on two cores). The projection runs after the append even
+    when the append stopped early (--strict or an error), so that what was stored
+    is also answerable.
     """
     reader = DumpReader(paths, stdin=stdin, max_line_bytes=options.max_line_bytes)
     batches = parse_dumps(
@@ -47,6 +51,24 @@ def run_replay(
         keep_request_metadata=options.keep_request_metadata,
         strict=options.strict,
     )
+    large = not options.strict and (reader.total_bytes or 0) >= WORKER_THRESHOLD_BYTES
+    projection: AbstractContextManager[object] = (
+        BackgroundProjection(store) if large else nullcontext()
+    )
+    try:
+        with projection:  # forks before this process opens the log
+            return _append(store, reader, batches, options)
+    finally:
+        log = store.open_log()
+        try:
+            _project(store, log)  # whatever the follower left (everything, without one)
+        finally:
+            log.close()
+
+
+def _append(
+    store: Store, reader: DumpReader, batches: Iterator[ParsedBatch], options: ReplayOptions
+) -> ReplaySummary:
     log = store.open_log()
     quarantine = Quarantine(store.quarantine_path)
     ingestor = Ingestor(
@@ -63,10 +85,7 @@ def run_replay(
             )
     finally:
         quarantine.close()
-        try:
-            _project(store, log)
-        finally:
-            log.close()
+        log.close()
     return summary
 
 
