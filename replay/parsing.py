@@ -127,7 +127,7 @@ def _from_worker(
     receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
     worker = multiprocessing.get_context("fork").Process(
         target=_work,
-        args=(reader, batch_size, keep_request_metadata, sender),
+        args=(reader, batch_size, keep_request_metadata, sender, receiver),
         name="mastery-parse",
         daemon=True,
     )
@@ -162,7 +162,13 @@ def _work(
     batch_size: int,
     keep_request_metadata: bool,
     sender: multiprocessing.connection.Connection,
+    receiver: multiprocessing.connection.Connection | None = None,
 ) -> None:
+    # The fork copied the main process's end of the pipe: close it, or the pipe keeps
+    # a reader after the main process dies (kill -9) and this process blocks forever
+    # on a full pipe instead of getting BrokenPipeError and ending.
+    if receiver is not None:
+        receiver.close()
     try:
         for batch in parse_records(
             reader,
