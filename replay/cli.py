@@ -229,7 +229,15 @@ def generate(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as error:  # a read-only store, a full disk: one sentence, exit 2
+        from replay.faults import describe_storage_fault, is_storage_fault
+
+        if not is_storage_fault(error):
+            raise
+        err.print(f"[bold red]error:[/] {describe_storage_fault(error, sys.argv)}")
+        sys.exit(2)
 
 
 # The read side registers its commands on `app`.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import subprocess
 import sys
@@ -85,4 +86,5 @@ def mastery(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str
         text=True,
         timeout=timeout,
         check=False,
+        env={**os.environ, "COLUMNS": "1000"},  # messages on one line, whole
     )
