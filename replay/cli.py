@@ -74,8 +74,8 @@ def replay(
         int | None,
         typer.Option(
             min=1,
-            help="Events per transaction (default 2,000; 10,000 on PostgreSQL, where a "
-            "transaction costs more and larger batches append ~45% faster).",
+            help="Events per transaction (default 2,000; 10,000 on PostgreSQL, where "
+            "each transaction costs several round trips to the server).",
             show_default=False,
         ),
     ] = None,
