@@ -14,6 +14,8 @@ again records what is missing and skips what is there.
 
 from __future__ import annotations
 
+import random
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -37,7 +39,9 @@ Clock = Callable[[], datetime]
 
 DEFAULT_BATCH_SIZE = 2_000
 DEFAULT_CACHE_SIZE = 20_000
-SAVE_ATTEMPTS = 5
+SAVE_ATTEMPTS = 50
+"""Each conflict means another writer made progress, so retrying cannot loop forever;
+several ingesters sharing busy aggregates (outcomes, groups) may conflict many times."""
 
 
 def utc_now() -> datetime:
@@ -162,6 +166,9 @@ class Ingestor:
                     self._cache.pop(aggregate.id, None)
                 if attempt == SAVE_ATTEMPTS:
                     raise
+                # Jittered backoff, so that writers racing for the same aggregates
+                # stop meeting at the same moment.
+                time.sleep(random.uniform(0, min(2.0, 0.05 * 2**attempt)))
                 continue
             break
         summary.appended += outcome["appended"]

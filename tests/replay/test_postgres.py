@@ -269,17 +269,7 @@ def test_first_use_makes_the_log_and_ties_the_local_directory_to_it(
 @pytest.mark.postgres
 @pytest.mark.parametrize(
     "batch_size",
-    [
-        "2000",
-        pytest.param(
-            "50",
-            marks=pytest.mark.xfail(
-                reason="tiny batches conflict more often than the ingest loop's 5 attempts "
-                "allow (replay/ingest.py SAVE_ATTEMPTS); passes once it retries with backoff",
-                strict=False,
-            ),
-        ),
-    ],
+    ["2000", "50"],  # tiny batches: many conflicts, retried with backoff
 )
 def test_concurrent_replays_store_every_event_exactly_once(
     tmp_path: Path, pg_store_url: str, batch_size: str
