@@ -192,7 +192,9 @@ def point_in_time(store: Path, questions: int, seed: int) -> dict[str, Any]:
     }
 
 
-def benchmark(events: int, seed: int, workdir: Path, console: Console) -> Figures:
+def benchmark(
+    events: int, seed: int, workdir: Path, console: Console, *, grid: bool = True
+) -> Figures:
     figures = Figures()
     dump = workdir / "dump.jsonl"
     console.print(f"generating about {events:,} events ...")
@@ -224,7 +226,54 @@ def benchmark(events: int, seed: int, workdir: Path, console: Console) -> Figure
     figures.extra["point_in_time"] = point_in_time(store, 1000, seed)
     figures.extra["dump_mb"] = figures.dump_bytes >> 20
     figures.extra["store_mb"] = directory_size(store) >> 20
+    if grid:
+        console.print("a course of 1,000 students x 50 outcomes ...")
+        figures.extra["big_grid"] = big_course_grid(workdir / "grid", seed)
     return figures
+
+
+def big_course_grid(workdir: Path, seed: int) -> dict[str, Any]:
+    """The target's grid: one course, 1,000 students, 50 outcomes, as of mid-term."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    dump = workdir / "course.jsonl"
+    settings = GeneratorSettings(
+        students=1_000, outcomes=50, results_per_student=100, courses=1, seed=seed
+    )
+    with dump.open("wb") as out:
+        write_dump(settings, out)
+    store = workdir / "store"
+    run_process(["replay", "--store", str(store), str(dump)])
+    db = open_read_models(store / "read-models.sqlite")
+    try:
+        course, students, outcomes = db.execute(
+            "SELECT context_id, COUNT(DISTINCT user_uuid), COUNT(DISTINCT outcome_id) "
+            "FROM rollups GROUP BY context_id ORDER BY COUNT(*) DESC LIMIT 1"
+        ).fetchone()
+        first, last = (
+            datetime.fromisoformat(value)
+            for value in db.execute(
+                "SELECT MIN(event_time), MAX(event_time) FROM result_versions"
+            ).fetchone()
+        )
+        queries = MasteryQueries(db)
+        timings = []
+        rollups = 0
+        for fraction in (0.5, 0.75, 1.0):
+            started = time.perf_counter()
+            rollups = len(
+                queries.rollups(
+                    MasteryQuestion(course=course, as_of=first + (last - first) * fraction)
+                )
+            )
+            timings.append(time.perf_counter() - started)
+    finally:
+        db.close()
+    return {
+        "students": students,
+        "outcomes": outcomes,
+        "rollups": rollups,
+        "median_seconds": round(statistics.median(timings), 3),
+    }
 
 
 def report(figures: Figures, console: Console) -> None:
@@ -251,6 +300,12 @@ def report(figures: Figures, console: Console) -> None:
         f"{pit['grid']['seconds']} s; store {figures.extra['store_mb']} MB for a "
         f"{figures.extra['dump_mb']} MB dump"
     )
+    big = figures.extra.get("big_grid")
+    if big:
+        console.print(
+            f"course grid as of T: {big['students']} students x {big['outcomes']} outcomes "
+            f"({big['rollups']} rollups) in {big['median_seconds']} s (median of 3)"
+        )
 
 
 def main(
@@ -260,13 +315,16 @@ def main(
     seed: Annotated[int, typer.Option()] = 1,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write JSON here.")] = None,
     workdir: Annotated[Path | None, typer.Option(help="Keep files here (default: temp).")] = None,
+    grid: Annotated[
+        bool, typer.Option(help="Also time a 1,000 x 50 course grid (its own ~100k dump).")
+    ] = True,
 ) -> None:
     """Measure replay, rebuild and point-in-time latency against the machine's floor."""
     console = Console(stderr=True)
     with tempfile.TemporaryDirectory(prefix="mastery-bench-") as scratch:
         base = workdir or Path(scratch)
         base.mkdir(parents=True, exist_ok=True)
-        figures = benchmark(events, seed, base, console)
+        figures = benchmark(events, seed, base, console, grid=grid)
     report(figures, Console())
     if json_path is not None:
         json_path.write_bytes(
@@ -287,5 +345,12 @@ def _machine() -> dict[str, Any]:
     return {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": sys.platform}
 
 
+def command_line() -> typer.Typer:
+    """The benchmark as a typer app (what `python -m replay.bench` runs)."""
+    app = typer.Typer(add_completion=False)
+    app.command()(main)
+    return app
+
+
 if __name__ == "__main__":
-    typer.run(main)
+    command_line()()
