@@ -76,18 +76,27 @@ class MasteryLog(Application[UUID]):
         if not wanted:
             return found
         if isinstance(recorder, SQLiteApplicationRecorder):
+            # As on PostgreSQL: the events of the aggregates found come with the answer
+            # (a re-replay finds every aggregate, and loading each alone is a query).
+            prefetched: dict[UUID, list[StoredEvent]] = {}
             table = recorder.events_table_name
             with recorder.datastore.transaction(commit=False) as cursor:
                 for start in range(0, len(wanted), _IDS_PER_QUERY):
                     chunk = [aggregate.hex for aggregate in wanted[start : start + _IDS_PER_QUERY]]
                     marks = ",".join("?" * len(chunk))
                     cursor.execute(
-                        f"SELECT DISTINCT originator_id FROM {table} "
-                        f"WHERE originator_id IN ({marks})",
+                        f"SELECT originator_id, originator_version, topic, state FROM {table} "
+                        f"WHERE originator_id IN ({marks}) ORDER BY originator_id, "
+                        "originator_version",
                         chunk,
                     )
-                    found.update(UUID(row[0]) for row in cursor.fetchall())
-            return found
+                    for originator_id, version, topic, state in cursor.fetchall():
+                        key = UUID(originator_id)
+                        prefetched.setdefault(key, []).append(
+                            StoredEvent(key, version, topic, state)
+                        )
+            self._prefetched = prefetched
+            return set(prefetched)
         if is_postgres(recorder):
             # The ingest loop loads every aggregate found here right away: fetch their
             # events in the same query, so that loading them costs no query at all
