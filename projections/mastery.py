@@ -61,6 +61,7 @@ class MasteryProjector:
             self._applied_up_to[db] = changes[-1].position
         rows_by_table: dict[str, list[dict[str, Any]]] = {}
         causes: dict[RollupKey, StoredChange] = {}
+        result_changes: list[StoredChange] = []
         outcomes: dict[tuple[str, str], StoredChange] = {}
         courses: dict[tuple[str, str], StoredChange] = {}
         root_accounts: dict[str, StoredChange] = {}
@@ -72,6 +73,7 @@ class MasteryProjector:
                 row = make_row(change)
                 rows_by_table.setdefault(table, []).append(row)
                 if change.kind is EntityKind.RESULT:
+                    result_changes.append(change)
                     if row["user_uuid"] and row["outcome_id"] and row["context_id"]:
                         causes[_rollup_key(row)] = change
                 elif change.kind is EntityKind.OUTCOME:
@@ -88,6 +90,11 @@ class MasteryProjector:
                     root_accounts[change.root_account] = change
         for table, rows in rows_by_table.items():
             insert_rows(db, table, rows)
+        # A result whose versions name another student, outcome or course (colliding
+        # ids) leaves that rollup too: touch every key the result has versions in.
+        for key, cause in _keys_of_results(db, result_changes).items():
+            if key not in causes or causes[key].position < cause.position:
+                causes[key] = cause
         for key, cause in _keys_in_scope(db, outcomes, courses, root_accounts).items():
             if key not in causes or causes[key].position < cause.position:
                 causes[key] = cause
@@ -102,6 +109,8 @@ class MasteryProjector:
 
         In chunks, so that memory stays bounded however many rollups wait.
         """
+        if self._applied_up_to.get(db) != _tracked_position(db):
+            self._resolvers.pop(db, None)  # another process applied the last batches
         resolver = self._resolvers.setdefault(db, SettingsResolver(db, NOW))
         while True:
             pending = {
@@ -128,6 +137,33 @@ class MasteryProjector:
                 "AND outcome_id = ? AND context_type = ? AND context_id = ?",
                 list(pending),
             )
+
+
+def _keys_of_results(
+    db: sqlite_utils.Database, changes: list[StoredChange]
+) -> dict[RollupKey, StoredChange]:
+    """Every rollup key in which the results of these changes have a version."""
+    if not changes:
+        return {}
+    latest: dict[tuple[str, str], StoredChange] = {}
+    for change in changes:
+        latest[(change.root_account, change.canvas_id)] = change
+    db.execute("CREATE TEMP TABLE IF NOT EXISTS batch_results (root_account, result_id)")
+    db.execute("DELETE FROM temp.batch_results")
+    db.conn.executemany("INSERT INTO temp.batch_results VALUES (?, ?)", list(latest))
+    keys: dict[RollupKey, StoredChange] = {}
+    for row in db.execute(
+        "SELECT DISTINCT r.root_account, r.result_id, r.user_uuid, r.outcome_id, "
+        "r.context_type, r.context_id FROM temp.batch_results b JOIN result_versions r "
+        "ON r.result_id = b.result_id AND r.root_account = b.root_account "
+        "WHERE r.user_uuid IS NOT NULL AND r.outcome_id IS NOT NULL "
+        "AND r.context_id IS NOT NULL"
+    ):
+        root_account, result_id, user_uuid, outcome_id, context_type, context_id = row
+        keys[(root_account, user_uuid, outcome_id, context_type, context_id)] = latest[
+            (root_account, result_id)
+        ]
+    return keys
 
 
 def _tracked_position(db: sqlite_utils.Database) -> int:

@@ -81,18 +81,25 @@ def latest_results(
 ) -> dict[RollupKey, list[dict[str, Any]]]:
     """Each matching result in its latest version at `moment`, grouped by rollup key.
 
-    A window over `result_versions`, now and in the past alike. A result's student,
-    outcome and course are its identity in Canvas and never change between versions,
-    so filtering on them before the window is safe.
+    A window over `result_versions`, now and in the past alike. A result belongs to
+    the student, outcome and course of its latest version: in Canvas they never
+    change, but ids from two systems can collide in a dump, and the answer must
+    not depend on the order events were applied in. So the filter picks candidate
+    results, the window runs over all their versions, and the filter applies again
+    to the version that wins.
     """
     attributable = "user_uuid IS NOT NULL AND outcome_id IS NOT NULL AND context_id IS NOT NULL"
     sql = (
-        "SELECT * FROM (SELECT *, ROW_NUMBER() OVER ("
-        "PARTITION BY root_account, result_id ORDER BY valid_order DESC) AS version_rank "
-        f"FROM result_versions WHERE ({where}) AND event_time <= ? AND recorded_at <= ? "
-        f"AND {attributable}) WHERE version_rank = 1"
+        "WITH candidates AS (SELECT DISTINCT root_account, result_id FROM result_versions "
+        f"WHERE ({where})) "
+        "SELECT * FROM (SELECT r.*, ROW_NUMBER() OVER ("
+        "PARTITION BY r.root_account, r.result_id ORDER BY r.valid_order DESC) AS version_rank "
+        "FROM candidates c JOIN result_versions r "
+        "ON r.root_account = c.root_account AND r.result_id = c.result_id "
+        "WHERE r.event_time <= ? AND r.recorded_at <= ?) "
+        f"WHERE version_rank = 1 AND ({where}) AND {attributable}"
     )
-    arguments = [*params, moment.valid, moment.known]
+    arguments = [*params, moment.valid, moment.known, *params]
     grouped: dict[RollupKey, list[dict[str, Any]]] = defaultdict(list)
     for row in db.query(sql, arguments):
         key = (
@@ -150,16 +157,22 @@ def current_rollups_for_keys(
     latest: dict[tuple[str, str], Any] = {}
     cursor = db.conn.cursor()
     cursor.row_factory = sqlite3.Row  # C rows, read by name: cheaper than dicts
+    # Every version of every result that has a version in these keys: a result
+    # belongs to the key of its latest version (see latest_results).
     for row in cursor.execute(
-        f"SELECT {ROLLUP_COLUMNS} FROM temp.wanted_keys k JOIN result_versions r "
+        f"WITH candidates AS (SELECT DISTINCT r.root_account, r.result_id "
+        "FROM temp.wanted_keys k JOIN result_versions r "
         "ON r.user_uuid = k.user_uuid AND r.outcome_id = k.outcome_id "
         "AND r.context_id = k.context_id AND r.root_account = k.root_account "
-        "AND r.context_type = k.context_type"
+        "AND r.context_type = k.context_type) "
+        f"SELECT {ROLLUP_COLUMNS} FROM candidates c JOIN result_versions r "
+        "ON r.root_account = c.root_account AND r.result_id = c.result_id"
     ):
         result = (row["root_account"], row["result_id"])
         seen = latest.get(result)
         if seen is None or seen["valid_order"] < row["valid_order"]:
             latest[result] = row
+    wanted_set = set(wanted)
     grouped: dict[RollupKey, list[Any]] = defaultdict(list)
     for row in latest.values():
         key = (
@@ -169,7 +182,8 @@ def current_rollups_for_keys(
             row["context_type"],
             row["context_id"],
         )
-        grouped[key].append(row)
+        if key in wanted_set:
+            grouped[key].append(row)
     records = compute_rollups(grouped, resolver or SettingsResolver(db, NOW))
     gone = set(wanted) - {record.key for record in records}
     return records, gone

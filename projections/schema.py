@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-READ_MODEL_FORMAT = 8
+READ_MODEL_FORMAT = 9
 
 _VERSION_COLUMNS: dict[str, Any] = {
     "position": int,
@@ -169,6 +169,7 @@ INDEXES: Indexes = [
     # lead with what is asked. A result's key columns are never null for a rollup.
     ("result_versions", ["user_uuid", "outcome_id", "context_id"]),
     ("result_versions", ["context_id", "outcome_id"]),
+    ("result_versions", ["result_id"]),
     ("outcome_versions", ["outcome_id", "valid_order"]),
     ("mastery_scale_versions", ["root_account", "context_type", "context_id"]),
     ("calculation_method_versions", ["root_account", "context_type", "context_id"]),
