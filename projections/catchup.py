@@ -60,6 +60,10 @@ def open_read_models(path: Path) -> sqlite_utils.Database:
         db = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None))
         db.execute("PRAGMA journal_mode=WAL")
         db.execute("PRAGMA synchronous=NORMAL")
+        # Version tables grow indexes keyed by random-looking ids; with SQLite's default
+        # 2 MB page cache every insert re-reads index pages. 64 MB keeps them.
+        db.execute("PRAGMA cache_size=-65536")
+        db.execute("PRAGMA temp_store=MEMORY")
         found = read_model_format(db)
         if found is not None and found != READ_MODEL_FORMAT:
             raise ReadModelError(
