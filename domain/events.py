@@ -11,13 +11,13 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any
 
 import orjson
 from pydantic import BaseModel, ValidationError
 
 from domain.ids import InvalidId, local_id, normalise_id, normalise_ids, shard_of
+from domain.kinds import EntityKind
 from domain.payloads import (
     CalculationMethodBody,
     LinkBody,
@@ -29,17 +29,6 @@ from domain.payloads import (
     json_ready,
 )
 from domain.rejections import Rejection
-
-
-class EntityKind(StrEnum):
-    """The Canvas entities whose changes the Learning events announce."""
-
-    OUTCOME = "outcome"
-    OUTCOME_GROUP = "outcome_group"
-    LINK = "link"
-    RESULT = "result"
-    PROFICIENCY = "proficiency"
-    CALCULATION_METHOD = "calculation_method"
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,18 +14,21 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import orjson
 import sqlite_utils
-from eventsourcing.persistence import Notification
 
 from projections.hierarchy import HierarchyProjector
 from projections.log_summary import LogSummaryProjector
 from projections.mastery import MasteryProjector
 from projections.rows import StoredChange, kind_of_topic
 from projections.schema import READ_MODEL_FORMAT, create_bookkeeping, read_model_format
-from replay.log import MasteryLog
+
+if TYPE_CHECKING:  # the log is only handed in: a query need not import eventsourcing
+    from eventsourcing.persistence import Notification
+
+    from replay.log import MasteryLog
 
 
 class Projector(Protocol):
@@ -73,6 +76,8 @@ def open_read_models(path: Path) -> sqlite_utils.Database:
         create_bookkeeping(db)
         for projector in PROJECTORS:
             projector.create_schema(db)
+    except sqlite3.OperationalError:
+        raise  # cannot open, read-only, disk full, locked: not the file's fault (replay/faults.py)
     except sqlite3.DatabaseError as error:
         raise ReadModelError(
             f"{path} is not a usable database ({error}): run `mastery rebuild`"
@@ -150,7 +155,8 @@ def _stored_changes(
         if kind is None or "canvas_id" not in state:
             raise ReadModelError(
                 f"log position {notification.id}: event of unknown topic or entity "
-                f"{notification.topic!r}: the log is damaged or newer than this program"
+                f"{notification.topic!r}: the log is damaged or from another version of "
+                "this program"
             )
         changes.append(
             StoredChange(

@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlite_utils
 
-from domain.events import EntityKind
+from domain.kinds import EntityKind
 from projections.rows import StoredChange
 from projections.schema import Indexes, Tables, create_tables, insert_rows
 from projections.settings import NOW, Moment

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import sqlite_utils
 
-from domain.events import EntityKind
+from domain.kinds import EntityKind
 from projections.rollups import RollupKey, RollupRecord, current_rollups_for_keys
 from projections.rows import VERSION_TABLES, StoredChange, context_account_row
 from projections.schema import INDEXES, TABLES, create_tables, insert_rows, upsert_rows

@@ -12,8 +12,8 @@ from typing import Any
 
 import orjson
 
-from domain.events import EntityKind
 from domain.ids import local_id, shard_of
+from domain.kinds import EntityKind
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 

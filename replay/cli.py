@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from replay.ingest import ReplaySummary, StrictModeStop
-from replay.pipeline import ReplayOptions, run_replay
 from replay.quarantine import Quarantine
-from replay.sources import SourceError
 from replay.status import store_status
 from replay.store import READ_MODELS_ENV, STORE_ENV, StoreError, open_store
+
+if TYPE_CHECKING:
+    from replay.ingest import ReplaySummary
 
 app = typer.Typer(
     name="mastery",
@@ -82,6 +82,10 @@ def replay(
     as_json: JsonOption = False,
 ) -> None:
     """Append the Learning events of dumps to the log (duplicates are stored once)."""
+    from replay.parsing import StrictModeStop
+    from replay.pipeline import ReplayOptions, run_replay
+    from replay.sources import SourceError
+
     try:
         opened = open_store(store, create=True, read_models=read_models)
         if batch_size is None:

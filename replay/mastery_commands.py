@@ -184,7 +184,10 @@ def rebuild(
         opened = open_store(store, create=False, read_models=read_models)
     except StoreError as error:
         raise fail(str(error), 2) from None
-    report = rebuild_read_models(opened)
+    try:
+        report = rebuild_read_models(opened)
+    except ReadModelError as error:
+        raise fail(str(error), 2) from None
     if as_json:
         out.print_json(orjson.dumps(report).decode())
     else:

@@ -7,18 +7,20 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from time import perf_counter
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import sqlite_utils
 
 from projections.catchup import catch_up, open_read_models, position_of
 from replay.background import BackgroundProjection
-from replay.ingest import Ingestor, ReplaySummary
-from replay.parsing import WORKER_THRESHOLD_BYTES, ParsedBatch, parse_dumps
 from replay.progress import progress_bar
 from replay.quarantine import Quarantine
 from replay.sources import DumpReader
 from replay.store import Store
+
+if TYPE_CHECKING:  # validation and the aggregates load only when a replay runs
+    from replay.ingest import ReplaySummary
+    from replay.parsing import ParsedBatch
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,8 @@ def run_replay(
     when the append stopped early (--strict or an error), so that what was stored
     is also answerable.
     """
+    from replay.parsing import WORKER_THRESHOLD_BYTES, parse_dumps
+
     reader = DumpReader(paths, stdin=stdin, max_line_bytes=options.max_line_bytes)
     batches = parse_dumps(
         reader,
@@ -69,6 +73,8 @@ def run_replay(
 def _append(
     store: Store, reader: DumpReader, batches: Iterator[ParsedBatch], options: ReplayOptions
 ) -> ReplaySummary:
+    from replay.ingest import Ingestor
+
     log = store.open_log()
     quarantine = Quarantine(store.quarantine_path)
     ingestor = Ingestor(
@@ -101,15 +107,34 @@ def _project(store: Store, log: Any) -> int:
 
 
 def open_read_side(store: Store) -> sqlite_utils.Database:
-    """The read models, brought level with the log first if they lag behind it."""
+    """The read models, brought level with the log first if they lag behind it.
+
+    A level SQLite store is checked with one query, without loading the log's
+    machinery: that keeps a question's whole process quick.
+    """
+    db = open_read_models(store.read_models_path)
+    if store.postgres is None and position_of(db) >= _sqlite_log_head(store):
+        return db
     log = store.open_log()
     try:
-        db = open_read_models(store.read_models_path)
         if position_of(db) < (log.recorder.max_notification_id() or 0):
             catch_up(log, db)
         return db
     finally:
         log.close()
+
+
+def _sqlite_log_head(store: Store) -> int:
+    if not store.log_path.exists():
+        return 0
+    connection = sqlite3.connect(f"file:{store.log_path}?mode=ro", uri=True)
+    try:
+        row = connection.execute("SELECT MAX(rowid) FROM stored_events").fetchone()
+    except sqlite3.OperationalError:  # no table yet: an empty log
+        return 0
+    finally:
+        connection.close()
+    return int(row[0] or 0)
 
 
 def rebuild_read_models(store: Store) -> dict[str, Any]:

@@ -19,8 +19,6 @@ from rich.table import Table
 
 from projections.catchup import DEFAULT_BATCH, ReadModelError
 from replay.cli import JsonOption, ReadModelsOption, StoreOption, app, err, fail, out
-from replay.copy import DEFAULT_COPY_BATCH, copy_log
-from replay.follow import Follower, Lag
 from replay.progress import progress_bar
 from replay.store import StoreError, open_store, set_read_models_default
 
@@ -57,6 +55,8 @@ def follow(
         opened = open_store(store, create=False, read_models=read_models)
     except StoreError as error:
         raise fail(str(error), 2) from None
+
+    from replay.follow import Follower, Lag  # eventsourcing: only when following
 
     def report(lag: Lag) -> None:
         if as_json:
@@ -107,7 +107,7 @@ def copy(
     read_models: ReadModelsOption = None,
     batch_size: Annotated[
         int, typer.Option(min=1, help="Events per transaction.")
-    ] = DEFAULT_COPY_BATCH,
+    ] = 10_000,
     as_json: JsonOption = False,
 ) -> None:
     """Copy a store's log into another store, event for event; safe to run again."""
@@ -123,6 +123,8 @@ def copy(
         last = source_log.recorder.max_notification_id() or 0
     finally:
         source_log.close()
+    from replay.copy import copy_log  # eventsourcing: only when copying
+
     with progress_bar(last, unit="events", label="copying") as update:
         report = copy_log(
             opened_source,

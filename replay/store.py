@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING
 
 import orjson
 
-from replay.log import MasteryLog, sqlite_log
-
 if TYPE_CHECKING:  # replay.pgstore imports psycopg (0.15 s): only for PostgreSQL stores
+    from replay.log import MasteryLog
     from replay.pgstore import LogMarker, PostgresLocation
 
 STORE_FORMAT = 1
@@ -68,6 +67,8 @@ class Store:
         return self.marker_path.exists()
 
     def open_log(self) -> MasteryLog:
+        from replay.log import sqlite_log  # eventsourcing: only for commands that need the log
+
         if self.postgres is not None:
             from replay.pgstore import postgres_log
 

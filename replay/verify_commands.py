@@ -7,7 +7,6 @@ from rich.table import Table
 
 from replay.cli import JsonOption, ReadModelsOption, StoreOption, app, err, fail, out
 from replay.store import StoreError, open_store
-from replay.verify import verify_store
 
 
 @app.command()
@@ -22,6 +21,8 @@ def verify(
         opened = open_store(store, create=False, read_models=read_models)
     except StoreError as error:
         raise fail(str(error), 2) from None
+    from replay.verify import verify_store  # decodes the log: eventsourcing
+
     report = verify_store(opened)
     if as_json:
         out.print_json(orjson.dumps(report.as_dict()).decode())
