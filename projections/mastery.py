@@ -152,6 +152,7 @@ def _keys_of_results(
     db.execute("DELETE FROM temp.batch_results")
     db.conn.executemany("INSERT INTO temp.batch_results VALUES (?, ?)", list(latest))
     keys: dict[RollupKey, StoredChange] = {}
+    keys_of: dict[tuple[str, str], set[RollupKey]] = {}
     for row in db.execute(
         "SELECT DISTINCT r.root_account, r.result_id, r.user_uuid, r.outcome_id, "
         "r.context_type, r.context_id FROM temp.batch_results b JOIN result_versions r "
@@ -160,9 +161,15 @@ def _keys_of_results(
         "AND r.context_id IS NOT NULL"
     ):
         root_account, result_id, user_uuid, outcome_id, context_type, context_id = row
-        keys[(root_account, user_uuid, outcome_id, context_type, context_id)] = latest[
-            (root_account, result_id)
-        ]
+        key = (root_account, user_uuid, outcome_id, context_type, context_id)
+        keys[key] = latest[(root_account, result_id)]
+        keys_of.setdefault((root_account, result_id), set()).add(key)
+    # Remember the (rare) results whose versions name several keys: recomputing a
+    # rollup must then look at all their versions, not only the key's own rows.
+    db.conn.executemany(
+        "INSERT OR IGNORE INTO moved_results (root_account, result_id) VALUES (?, ?)",
+        [result for result, found in keys_of.items() if len(found) > 1],
+    )
     return keys
 
 

@@ -157,17 +157,27 @@ def current_rollups_for_keys(
     latest: dict[tuple[str, str], Any] = {}
     cursor = db.conn.cursor()
     cursor.row_factory = sqlite3.Row  # C rows, read by name: cheaper than dicts
-    # Every version of every result that has a version in these keys: a result
-    # belongs to the key of its latest version (see latest_results).
-    for row in cursor.execute(
-        f"WITH candidates AS (SELECT DISTINCT r.root_account, r.result_id "
-        "FROM temp.wanted_keys k JOIN result_versions r "
-        "ON r.user_uuid = k.user_uuid AND r.outcome_id = k.outcome_id "
-        "AND r.context_id = k.context_id AND r.root_account = k.root_account "
-        "AND r.context_type = k.context_type) "
-        f"SELECT {ROLLUP_COLUMNS} FROM candidates c JOIN result_versions r "
-        "ON r.root_account = c.root_account AND r.result_id = c.result_id"
-    ):
+    # A result belongs to the key of its latest version (see latest_results). The
+    # key's own rows are enough unless a result has versions under several keys
+    # (colliding ids: `moved_results`, usually empty): then all its versions count.
+    rows = list(
+        cursor.execute(
+            f"SELECT {ROLLUP_COLUMNS} FROM temp.wanted_keys k JOIN result_versions r "
+            "ON r.user_uuid = k.user_uuid AND r.outcome_id = k.outcome_id "
+            "AND r.context_id = k.context_id AND r.root_account = k.root_account "
+            "AND r.context_type = k.context_type"
+        )
+    )
+    moved = {tuple(row) for row in db.execute("SELECT root_account, result_id FROM moved_results")}
+    for result in {(row["root_account"], row["result_id"]) for row in rows} & moved:
+        rows.extend(
+            cursor.execute(
+                f"SELECT {ROLLUP_COLUMNS} FROM result_versions r "
+                "WHERE r.root_account = ? AND r.result_id = ?",
+                list(result),
+            )
+        )
+    for row in rows:
         result = (row["root_account"], row["result_id"])
         seen = latest.get(result)
         if seen is None or seen["valid_order"] < row["valid_order"]:

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-READ_MODEL_FORMAT = 9
+READ_MODEL_FORMAT = 10
 
 _VERSION_COLUMNS: dict[str, Any] = {
     "position": int,
@@ -121,6 +121,10 @@ TABLES: Tables = {
             "latest_assessed_at": str,
         },
         ["user_uuid", "outcome_id", "context_id", "context_type", "root_account"],
+    ),
+    "moved_results": (
+        {"root_account": str, "result_id": str},
+        ["root_account", "result_id"],
     ),
     "rollups_pending": (
         {
