@@ -13,7 +13,7 @@ from rich.table import Table
 
 from replay.quarantine import Quarantine
 from replay.status import store_status
-from replay.store import READ_MODELS_ENV, STORE_ENV, StoreError, open_store
+from replay.store import READ_MODELS_ENV, STORE_ENV, Store, StoreError, open_store
 
 if TYPE_CHECKING:
     from replay.ingest import ReplaySummary
@@ -48,6 +48,14 @@ ReadModelsOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+def existing_store(store: str | None, read_models: str | None) -> Store:
+    """The store a read command names; exit 2 with the reason when there is none."""
+    try:
+        return open_store(store, create=False, read_models=read_models)
+    except StoreError as error:
+        raise fail(str(error), 2) from None
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -130,10 +138,7 @@ def status(
     store: StoreOption = None, read_models: ReadModelsOption = None, as_json: JsonOption = False
 ) -> None:
     """What the store holds: events by type, their time span, the quarantine."""
-    try:
-        opened = open_store(store, create=False, read_models=read_models)
-    except StoreError as error:
-        raise fail(str(error), 2) from None
+    opened = existing_store(store, read_models)
     report = store_status(opened)
     if as_json:
         out.print_json(orjson.dumps(report.as_dict()).decode())
@@ -165,10 +170,7 @@ def quarantine_command(
     ] = False,
 ) -> None:
     """The lines that could not be used, with where they came from and why."""
-    try:
-        opened = open_store(store, create=False, read_models=read_models)
-    except StoreError as error:
-        raise fail(str(error), 2) from None
+    opened = existing_store(store, read_models)
     quarantine = Quarantine(opened.quarantine_path)
     try:
         lines = list(quarantine.lines(reason=reason, limit=limit))

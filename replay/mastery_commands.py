@@ -16,7 +16,7 @@ from rich.text import Text
 from projections.catchup import ReadModelError
 from projections.queries import MasteryQueries, MasteryQuestion, QueryError, parse_moment
 from projections.rollups import RollupRecord
-from replay.cli import JsonOption, ReadModelsOption, StoreOption, app, fail, out
+from replay.cli import JsonOption, ReadModelsOption, StoreOption, app, existing_store, fail, out
 from replay.pipeline import open_read_side, rebuild_read_models
 from replay.store import StoreError, open_store
 
@@ -180,10 +180,7 @@ def rebuild(
     store: StoreOption = None, read_models: ReadModelsOption = None, as_json: JsonOption = False
 ) -> None:
     """Drop the read models and recreate them from the whole log."""
-    try:
-        opened = open_store(store, create=False, read_models=read_models)
-    except StoreError as error:
-        raise fail(str(error), 2) from None
+    opened = existing_store(store, read_models)
     try:
         report = rebuild_read_models(opened)
     except ReadModelError as error:

@@ -18,7 +18,16 @@ import typer
 from rich.table import Table
 
 from projections.catchup import DEFAULT_BATCH, ReadModelError
-from replay.cli import JsonOption, ReadModelsOption, StoreOption, app, err, fail, out
+from replay.cli import (
+    JsonOption,
+    ReadModelsOption,
+    StoreOption,
+    app,
+    err,
+    existing_store,
+    fail,
+    out,
+)
 from replay.progress import progress_bar
 from replay.store import StoreError, open_store, set_read_models_default
 
@@ -51,10 +60,7 @@ def follow(
     ] = False,
 ) -> None:
     """Keep the local read models level with a log that others append to."""
-    try:
-        opened = open_store(store, create=False, read_models=read_models)
-    except StoreError as error:
-        raise fail(str(error), 2) from None
+    opened = existing_store(store, read_models)
 
     from replay.follow import Follower, Lag  # eventsourcing: only when following
 
@@ -105,9 +111,7 @@ def copy(
         str, typer.Option("--to", help="The store to copy into (postgresql://... or a directory).")
     ],
     read_models: ReadModelsOption = None,
-    batch_size: Annotated[
-        int, typer.Option(min=1, help="Events per transaction.")
-    ] = 10_000,
+    batch_size: Annotated[int, typer.Option(min=1, help="Events per transaction.")] = 10_000,
     as_json: JsonOption = False,
 ) -> None:
     """Copy a store's log into another store, event for event; safe to run again."""

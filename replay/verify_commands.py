@@ -5,8 +5,16 @@ from __future__ import annotations
 import orjson
 from rich.table import Table
 
-from replay.cli import JsonOption, ReadModelsOption, StoreOption, app, err, fail, out
-from replay.store import StoreError, open_store
+from replay.cli import (
+    JsonOption,
+    ReadModelsOption,
+    StoreOption,
+    app,
+    err,
+    existing_store,
+    fail,
+    out,
+)
 
 
 @app.command()
@@ -17,10 +25,7 @@ def verify(
 
     Exit code 0: no problem; 1: problems, listed; 2: no usable store. Writes nothing.
     """
-    try:
-        opened = open_store(store, create=False, read_models=read_models)
-    except StoreError as error:
-        raise fail(str(error), 2) from None
+    opened = existing_store(store, read_models)
     from replay.verify import verify_store  # decodes the log: eventsourcing
 
     report = verify_store(opened)
