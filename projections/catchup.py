@@ -73,9 +73,8 @@ def open_read_models(path: Path) -> sqlite_utils.Database:
                 f"{path} is in read-model format {found}, this program writes "
                 f"{READ_MODEL_FORMAT}: run `mastery rebuild`"
             )
-        create_bookkeeping(db)
-        for projector in PROJECTORS:
-            projector.create_schema(db)
+        if found is None:
+            _create_schema(db)
     except sqlite3.OperationalError:
         raise  # cannot open, read-only, disk full, locked: not the file's fault (replay/faults.py)
     except sqlite3.DatabaseError as error:
@@ -83,6 +82,24 @@ def open_read_models(path: Path) -> sqlite_utils.Database:
             f"{path} is not a usable database ({error}): run `mastery rebuild`"
         ) from error
     return db
+
+
+def _create_schema(db: sqlite_utils.Database) -> None:
+    """Every table in one transaction, the format marker with them.
+
+    A reader that opens the file while a first replay creates it sees either no
+    format (not ready) or every table: never a marked file with tables missing.
+    """
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if read_model_format(db) is None:  # another process may have won the race
+            for projector in PROJECTORS:
+                projector.create_schema(db)
+            create_bookkeeping(db)
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 def position_of(db: sqlite_utils.Database) -> int:

@@ -270,6 +270,11 @@ def open_feed(path: Path) -> sqlite_utils.Database:
         found = read_model_format(db)
     except sqlite3.DatabaseError as error:
         raise ReadModelError(f"{path} is not usable ({error}): run `mastery rebuild`") from None
+    if found is None:
+        db.close()
+        raise ReadModelError(
+            f"{path} is not set up yet (a first replay is creating it): try again shortly"
+        )
     if found != READ_MODEL_FORMAT:
         db.close()
         raise ReadModelError(

@@ -173,9 +173,9 @@ class Follower:
             if waiting:
                 compressor = self._log.mapper.compressor
                 state = waiting[0].state
-                recorded = orjson.loads(
-                    compressor.decompress(state) if compressor else state
-                ).get("recorded_at")
+                recorded = orjson.loads(compressor.decompress(state) if compressor else state).get(
+                    "recorded_at"
+                )
                 if isinstance(recorded, str):
                     since = datetime.now(UTC) - datetime.fromisoformat(recorded)
                     seconds = max(since.total_seconds(), 0.0)

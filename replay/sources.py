@@ -88,8 +88,6 @@ class RawRecord:
     wrapper: str | None = None
 
 
-
-
 class _Stream(Protocol):
     def readline(self, size: int, /) -> bytes: ...
     def read(self, size: int, /) -> bytes: ...
