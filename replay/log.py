@@ -9,7 +9,7 @@ and existence checks for a whole batch of aggregates are one query.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -166,6 +166,34 @@ def _postgres_stored_events(recorder: Any, wanted: list[UUID]) -> dict[UUID, lis
     return found
 
 
+class MasterySQLiteRecorder(SQLiteApplicationRecorder):
+    """eventsourcing's SQLite recorder, inserting a batch with one `executemany`.
+
+    The library inserts event by event, to read each row's id (its notification id)
+    back. Inside the write transaction no one else inserts and a rowid table without
+    AUTOINCREMENT numbers new rows max + 1, so a batch's ids are the run that ends
+    at `last_insert_rowid()`.
+    """
+
+    def _insert_events(
+        self, c: Any, stored_events: Sequence[StoredEvent], **_: Any
+    ) -> Sequence[int] | None:
+        if not stored_events:
+            return []
+        c.executemany(
+            self.insert_events_statement,
+            [
+                (event.originator_id.hex, event.originator_version, event.topic, event.state)
+                if isinstance(event.originator_id, UUID)
+                else (event.originator_id, event.originator_version, event.topic, event.state)
+                for event in stored_events
+            ],
+        )
+        c.execute("SELECT last_insert_rowid()")
+        last = int(c.fetchone()[0])
+        return list(range(last - len(stored_events) + 1, last + 1))
+
+
 def sqlite_log(path: Path) -> MasteryLog:
     """The log in one SQLite file (WAL; created on first use)."""
     return MasteryLog(
@@ -173,5 +201,6 @@ def sqlite_log(path: Path) -> MasteryLog:
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(path),
             "SQLITE_LOCK_TIMEOUT": "30",
+            "APPLICATION_RECORDER_TOPIC": f"{__name__}:{MasterySQLiteRecorder.__name__}",
         }
     )
