@@ -31,6 +31,7 @@ from rich.table import Table
 
 from projections.catchup import open_read_models
 from projections.queries import MasteryQueries, MasteryQuestion
+from replay.bench_duckdb import duckdb_reference
 from replay.generate import GeneratorSettings, estimate_events, write_dump
 
 FLOOR_BATCH = 5_000
@@ -206,6 +207,15 @@ def benchmark(
     floor = figures.add("floor: read + orjson.loads", loads_seconds)
     append_seconds = floor_append(dump, workdir / "floor.sqlite")
     append_floor = figures.add("floor: + raw SQLite append (WAL, 5,000/commit)", append_seconds)
+    reference = duckdb_reference(dump)  # None without the `bench` extra
+    if reference is not None:
+        duck = figures.add(
+            "reference: DuckDB, latest score per pair (no history)",
+            reference["seconds"],
+            pairs=reference["pairs"],
+        )
+        duck["ratio_to_append_floor"] = round(append_floor["seconds"] / duck["seconds"], 3)
+        duck["ratio_to_loads_floor"] = round(floor["seconds"] / duck["seconds"], 3)
 
     store = workdir / "store"
     console.print("mastery replay ...")
