@@ -102,6 +102,11 @@ def _create_schema(db: sqlite_utils.Database) -> None:
         raise
 
 
+def has_pending_work(db: sqlite_utils.Database) -> bool:
+    """Whether a pass left work to finish (see `catch_up`'s `finish_when_level`)."""
+    return bool(db.execute("SELECT EXISTS (SELECT 1 FROM rollups_pending)").fetchone()[0])
+
+
 def position_of(db: sqlite_utils.Database) -> int:
     row = db.execute("SELECT position FROM tracking WHERE name = ?", [TRACKING_NAME]).fetchone()
     return int(row[0]) if row else 0
@@ -113,8 +118,15 @@ def catch_up(
     *,
     batch_size: int = DEFAULT_BATCH,
     on_batch: Callable[[int], None] | None = None,
+    finish_when_level: bool = True,
 ) -> int:
-    """Apply every notification after the tracked position; returns how many."""
+    """Apply every notification after the tracked position; returns how many.
+
+    `finish_when_level=False` leaves deferred work (pending rollups) for a later
+    pass: a follower that projects while a replay appends would otherwise recompute
+    a student's rollup after each of their results. Readers finish it themselves
+    (`has_pending_work`), so no answer depends on whether it was left.
+    """
     applied = 0
     while True:
         conn = db.conn
@@ -131,7 +143,7 @@ def catch_up(
                     "ON CONFLICT(name) DO UPDATE SET position = excluded.position",
                     [TRACKING_NAME, notifications[-1].id],
                 )
-            if len(notifications) < batch_size:  # level with the log
+            if finish_when_level and len(notifications) < batch_size:  # level with the log
                 for projector in PROJECTORS:
                     finish = getattr(projector, "finish", None)
                     if finish is not None:

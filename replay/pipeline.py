@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import sqlite_utils
 
-from projections.catchup import catch_up, open_read_models, position_of
+from projections.catchup import catch_up, has_pending_work, open_read_models, position_of
 from replay.background import BackgroundProjection
 from replay.progress import progress_bar
 from replay.quarantine import Quarantine
@@ -113,11 +113,12 @@ def open_read_side(store: Store) -> sqlite_utils.Database:
     machinery: that keeps a question's whole process quick.
     """
     db = open_read_models(store.read_models_path)
-    if store.postgres is None and position_of(db) >= _sqlite_log_head(store):
+    pending = has_pending_work(db)  # left by a follower during a large replay
+    if store.postgres is None and not pending and position_of(db) >= _sqlite_log_head(store):
         return db
     log = store.open_log()
     try:
-        if position_of(db) < (log.recorder.max_notification_id() or 0):
+        if pending or position_of(db) < (log.recorder.max_notification_id() or 0):
             catch_up(log, db)
         return db
     finally:

@@ -88,7 +88,13 @@ def test_a_rebuild_killed_midway_is_finished_by_the_next_command(
     assert mastery("rebuild", "--store", str(store)).returncode == 0
     duration = time.perf_counter() - started
     rng = random.Random(7)
-    kills = sum(killed_after(command, rng.uniform(0.3, 0.8) * duration) for _ in range(5))
+    kills, attempts, scale = 0, 0, 1.0
+    while kills < 3 and attempts < 15:
+        attempts += 1
+        if killed_after(command, rng.uniform(0.3, 0.8) * duration * scale):
+            kills += 1
+        else:  # the machine is less busy than when `duration` was measured
+            scale /= 2
     assert kills >= 3
     # a query after a killed rebuild catches up from where the rebuild stopped ...
     assert tracking_position(store) <= tracking_position(reference)
@@ -96,7 +102,7 @@ def test_a_rebuild_killed_midway_is_finished_by_the_next_command(
     assert queried.returncode == 0, queried.stderr
     assert_same_store(store, reference)
     # ... and a rebuild killed again, then run to the end, gives the same rows too.
-    assert killed_after(command, 0.6 * duration)
+    assert any(killed_after(command, fraction * duration) for fraction in (0.6, 0.3, 0.15, 0.05))
     finished = mastery("rebuild", "--store", str(store))
     assert finished.returncode == 0, finished.stderr
     assert_same_store(store, reference)
@@ -106,8 +112,8 @@ def test_a_rebuild_killed_midway_is_finished_by_the_next_command(
 # but the transaction is not committed.
 _KILL_IN_LOG_BATCH = """
 import os, signal, sys
-from eventsourcing.sqlite import SQLiteApplicationRecorder
-original = SQLiteApplicationRecorder._insert_events
+from replay.log import MasterySQLiteRecorder
+original = MasterySQLiteRecorder._insert_events
 calls = [0]
 def insert_then_die(self, cursor, stored_events, **kwargs):
     result = original(self, cursor, stored_events, **kwargs)
@@ -115,7 +121,7 @@ def insert_then_die(self, cursor, stored_events, **kwargs):
     if calls[0] == int(os.environ["KILL_AT_BATCH"]):
         os.kill(os.getpid(), signal.SIGKILL)
     return result
-SQLiteApplicationRecorder._insert_events = insert_then_die
+MasterySQLiteRecorder._insert_events = insert_then_die
 from replay.cli import main
 sys.argv = ["mastery", *sys.argv[1:]]
 main()
