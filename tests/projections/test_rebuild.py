@@ -92,3 +92,29 @@ def test_rollups_recomputed_in_small_chunks_are_the_same_rows(
     monkeypatch.setattr(mastery, "FINISH_CHUNK", 7)
     assert run("rebuild", "--store", str(store)).exit_code == 0
     assert table_rows(store, "rollups") == whole
+
+
+def test_a_question_finishes_the_rollups_a_follower_left_pending(
+    tmp_path: Path, generated_dump: Path
+) -> None:
+    from projections.catchup import catch_up, has_pending_work, open_read_models
+    from replay.store import open_store
+
+    store = tmp_path / "store"
+    assert run("replay", "--store", str(store), str(generated_dump)).exit_code == 0
+    finished = table_rows(store, "rollups")
+    # what a follower does during a large replay: versions applied, rollups deferred
+    (store / "read-models.sqlite").unlink()
+    opened = open_store(str(store), create=False)
+    log, db = opened.open_log(), open_read_models(opened.read_models_path)
+    try:
+        catch_up(log, db, finish_when_level=False)
+        assert has_pending_work(db)
+        assert db.execute("SELECT COUNT(*) FROM rollups").fetchone()[0] == 0
+    finally:
+        db.close()
+        log.close()
+
+    asked = run("query", "--store", str(store), "--limit", "1")
+    assert asked.exit_code == 0, asked.output
+    assert table_rows(store, "rollups") == finished
