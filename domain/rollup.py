@@ -10,11 +10,11 @@ means as `sum / count`, and `Float#round(2)` as float.c implements it. Pure: no 
 
 from __future__ import annotations
 
-import calendar
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
+from operator import itemgetter
 from typing import Literal
 
 from domain.rating import Rating, rating_distribution_counts, rating_for
@@ -30,6 +30,9 @@ DEFAULT_N_MASTERY_INT = 5
 _QUIZ_AGGREGATED_METHODS = DECAYING_METHODS | {"latest", "average"}
 # `score_sets`: the methods that see the results in time order.
 _TIME_ORDERED_METHODS = DECAYING_METHODS | {"latest"}
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_SECOND = timedelta(seconds=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,70 @@ class Rollup:
     latest_assessed_at: datetime | None
 
 
+ScoredResult = tuple[
+    str, float, float | None, float | None, bool, str | None, str | None, datetime | None, int
+]
+"""A result that counts (not deleted, with a score), as the rules read it:
+`(result_id, score, percent, possible, is_classic_quiz, associated_asset_type,
+associated_asset_id, submitted_at or assessed_at, moment_seconds of that)`. A plain
+tuple: a course's rollups are computed from hundreds of thousands (see `scored_result`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RollupRules:
+    """A `RollupSettings` as the rules apply it, worked out once for all its rollups.
+
+    `known_scores` remembers the score, mastery and rating of each list of values met
+    (rubric points repeat: across a course most students' values are someone else's).
+    """
+
+    method: str
+    calculation_int: int | None
+    formula: str | None
+    scale_points: float | None
+    mastery_points: float | None
+    ratings: tuple[Rating, ...]
+    quiz_aggregated: bool
+    time_ordered: bool
+    known_scores: dict[
+        tuple[float | None, ...], tuple[float | None, bool | None, Rating | None]
+    ] = field(default_factory=dict, compare=False, repr=False)
+
+
+def rules_for(settings: RollupSettings) -> RollupRules:
+    method, calculation_int = effective_method(
+        settings.calculation_method, settings.calculation_int
+    )
+    return RollupRules(
+        method=method,
+        calculation_int=calculation_int,
+        formula=formula_for(method, settings.new_decaying_average),
+        scale_points=_scale_points(settings),
+        mastery_points=settings.mastery_points,
+        ratings=settings.ratings,
+        quiz_aggregated=method in _QUIZ_AGGREGATED_METHODS,
+        time_ordered=method in _TIME_ORDERED_METHODS,
+    )
+
+
+def scored_result(result: ResultValue) -> ScoredResult | None:
+    """The result as the rules read it; None when it does not count (deleted, no score)."""
+    if result.deleted or result.score is None:
+        return None
+    moment = result.submitted_at or result.assessed_at
+    return (
+        result.result_id,
+        result.score,
+        result.percent,
+        result.possible,
+        result.artifact_type == QUIZ_SUBMISSION,
+        result.associated_asset_type,
+        result.associated_asset_id,
+        moment,
+        moment_seconds(moment),
+    )
+
+
 def effective_method(method: str | None, calculation_int: int | None) -> tuple[str, int | None]:
     """The stored method and int as the rollup applies them.
 
@@ -132,8 +199,19 @@ def result_time(result: ResultValue) -> int:
     Whole seconds, so results within one second tie; a missing time is `nil.to_i == 0`
     and sorts oldest. A naive datetime is taken as UTC.
     """
-    moment = result.submitted_at or result.assessed_at
-    return 0 if moment is None else calendar.timegm(moment.utctimetuple())
+    return moment_seconds(result.submitted_at or result.assessed_at)
+
+
+def moment_seconds(moment: datetime | None) -> int:
+    """Ruby's `Time#to_i` of a moment (None: 0): whole seconds since the epoch, floored.
+
+    The same number as `calendar.timegm(moment.utctimetuple())`, in a fraction of its time.
+    """
+    if moment is None:
+        return 0
+    if moment.tzinfo is not UTC and (moment.tzinfo is None or moment.utcoffset() is None):
+        return (moment.replace(tzinfo=None) - _NAIVE_EPOCH) // _SECOND
+    return (moment - _EPOCH) // _SECOND
 
 
 def db_order_key(result: ResultValue) -> tuple[int, int, str]:
@@ -143,7 +221,10 @@ def db_order_key(result: ResultValue) -> tuple[int, int, str]:
     ASC`, and Ruby's `sort_by` (glibc `qsort_r`, a merge sort) keeps that order for
     equal times. Numeric ids compare as integers ("9" before "10").
     """
-    rid = result.result_id
+    return _id_order(result.result_id)
+
+
+def _id_order(rid: str) -> tuple[int, int, str]:
     if rid.isascii() and rid.isdigit():
         return (0, int(rid), "")
     return (1, 0, rid)
@@ -158,10 +239,13 @@ def result_value(result: ResultValue, settings: RollupSettings) -> float | None:
     counts as 0 (Canvas would raise on `nil > 0`; a rubric criterion always has one), and
     with no mastery points either there is no value.
     """
-    if result.percent is None:
-        return result.score
-    scale = _scale_points(settings)
-    return None if scale is None else result.percent * scale
+    return _plain_value(result.score, result.percent, _scale_points(settings))
+
+
+def _plain_value(score: float | None, percent: float | None, scale: float | None) -> float | None:
+    if percent is None:
+        return score
+    return None if scale is None else percent * scale
 
 
 def _scale_points(settings: RollupSettings) -> float | None:
@@ -171,8 +255,8 @@ def _scale_points(settings: RollupSettings) -> float | None:
     return settings.mastery_points
 
 
-def quiz_value(
-    result: ResultValue, results: Sequence[ResultValue], settings: RollupSettings
+def _quiz_value(
+    result: ScoredResult, kept: Sequence[ScoredResult], scale: float | None
 ) -> float | None:
     """A classic-quiz result's value: the possible-weighted mean percent of its quiz.
 
@@ -186,24 +270,19 @@ def quiz_value(
     """
     total = 0.0
     weighted = 0.0
-    for other in results:
-        if not _same_quiz(result, other) or other.possible is None:
+    quiz = (result[5], result[6])
+    for other in kept:
+        possible = other[3]
+        if (other[5], other[6]) != quiz or possible is None:
             continue
-        total += other.possible
-        if other.percent is None:
+        total += possible
+        percent = other[2]
+        if percent is None:
             return None
-        weighted += other.possible * other.percent
-    scale = _scale_points(settings)
+        weighted += possible * percent
     if total == 0 or scale is None:
         return None
     return (weighted / total) * scale
-
-
-def _same_quiz(a: ResultValue, b: ResultValue) -> bool:
-    return (a.associated_asset_type, a.associated_asset_id) == (
-        b.associated_asset_type,
-        b.associated_asset_id,
-    )
 
 
 def compute_rollup(results: Sequence[ResultValue], settings: RollupSettings) -> Rollup:
@@ -213,58 +292,87 @@ def compute_rollup(results: Sequence[ResultValue], settings: RollupSettings) -> 
     (`LearningOutcomeResult.active`, `ResultAnalytics#rollup_user_results`); `count` is
     how many remain, each classic-quiz result counting once. Input order does not matter:
     results are put in Canvas's database order, then in time order for the methods that
-    need it. Where Canvas itself would raise (see `result_value`, `quiz_value`), the
+    need it. Where Canvas itself would raise (see `result_value`, `_quiz_value`), the
     score is None.
     """
-    method, calculation_int = effective_method(
-        settings.calculation_method, settings.calculation_int
-    )
-    kept = sorted((r for r in results if not r.deleted and r.score is not None), key=db_order_key)
+    kept = [scored for scored in map(scored_result, results) if scored is not None]
+    return rollup_of(kept, rules_for(settings))
+
+
+def rollup_of(kept: Sequence[ScoredResult], rules: RollupRules) -> Rollup:
+    """`compute_rollup` of the results that count, under settings worked out once."""
+    method, calculation_int = rules.method, rules.calculation_int
     if not kept:
         return Rollup(None, 0, None, None, method, calculation_int, None)
+    count = len(kept)
+    if count == 1:
+        ordered = kept
+        latest = kept[0]
+    elif rules.time_ordered and _distinct_times_no_quiz(kept, count):
+        # Nothing left for the database order to decide: skip sorting by it.
+        ordered = sorted(kept, key=_SECONDS)
+        latest = ordered[-1]
+    else:
+        kept = sorted(kept, key=_db_order)
+        ordered = sorted(kept, key=_SECONDS) if rules.time_ordered else kept
+        latest = max(kept, key=_SECONDS)  # max_by: the first of equal times
+    scale = rules.scale_points  # each result's value: `result_value`, inline
+    if scale is None:
+        values = [r[1] if r[2] is None else None for r in ordered]
+    else:
+        values = [r[1] if r[2] is None else r[2] * scale for r in ordered]
+    if rules.quiz_aggregated:  # a classic quiz's result takes its quiz's mean instead
+        for i, result in enumerate(ordered):
+            if result[4]:
+                values[i] = _quiz_value(result, kept, scale)
+    # n_mastery also counts the results; a zero could be -0.0, which a dict takes for 0.0
+    memo = (*values, count) if 0.0 not in values else None
+    known = rules.known_scores.get(memo) if memo is not None else None
+    if known is None:
+        mastery_points = rules.mastery_points
+        score = _score(rules.formula, calculation_int, count, values, mastery_points)
+        known = (
+            score,
+            None if score is None or mastery_points is None else score >= mastery_points,
+            rating_for(score, rules.ratings),
+        )
+        if memo is not None:
+            rules.known_scores[memo] = known
+    score, mastery, rating = known
+    return Rollup(score, count, mastery, rating, method, calculation_int, latest[7])
 
-    def value_of(result: ResultValue) -> float | None:
-        if result.artifact_type == QUIZ_SUBMISSION and method in _QUIZ_AGGREGATED_METHODS:
-            return quiz_value(result, kept, settings)
-        return result_value(result, settings)
 
-    ordered = sorted(kept, key=result_time) if method in _TIME_ORDERED_METHODS else kept
-    score = _score(
-        formula_for(method, settings.new_decaying_average),
-        calculation_int,
-        kept,
-        ordered,
-        value_of,
-        settings.mastery_points,
-    )
-    mastery_points = settings.mastery_points
-    latest = max(kept, key=result_time)  # max_by: the first of equal times
-    return Rollup(
-        score=score,
-        count=len(kept),
-        mastery=None if score is None or mastery_points is None else score >= mastery_points,
-        rating=rating_for(score, settings.ratings),
-        calculation_method=method,
-        calculation_int=calculation_int,
-        latest_assessed_at=latest.submitted_at or latest.assessed_at,
-    )
+def _distinct_times_no_quiz(kept: Sequence[ScoredResult], count: int) -> bool:
+    """Whether time alone orders these results and no classic quiz sums them in id order."""
+    return len({result[8] for result in kept}) == count and not any(r[4] for r in kept)
+
+
+def _db_order(result: ScoredResult) -> tuple[int, int, str]:
+    rid = result[0]  # as _id_order, inline: this sorts every result of a course grid
+    if rid.isascii() and rid.isdigit():
+        return (0, int(rid), "")
+    return (1, 0, rid)
+
+
+_SECONDS = itemgetter(8)
 
 
 def _score(
     formula: str | None,
     calculation_int: int | None,
-    kept: Sequence[ResultValue],
-    ordered: Sequence[ResultValue],
-    value_of: Callable[[ResultValue], float | None],
+    result_count: int,
+    values: list[float | None],
     mastery_points: float | None,
 ) -> float | None:
-    """`RollupScore#calculate_results` and the `*_set` methods it dispatches to."""
+    """`RollupScore#calculate_results` and the `*_set` methods it dispatches to.
+
+    `values`: each result's value (`result_value`, `_quiz_value`), in the method's order.
+    """
     if formula is None:
         return None
     if formula == "latest":  # score_sets holds only `sorted_results.last`
-        last = value_of(ordered[-1])
+        last = values[-1]
         return None if last is None else round_half_up(last)
-    values = [value_of(r) for r in ordered]
     present = [v for v in values if v is not None]
     if len(present) < len(values):
         return None
@@ -275,7 +383,7 @@ def _score(
     if calculation_int is None:  # effective_method fills it for every method that reads it
         return None
     if formula == "n_mastery":
-        return _n_mastery(present, calculation_int, len(kept), mastery_points)
+        return _n_mastery(present, calculation_int, result_count, mastery_points)
     if formula == "weighted_average":
         return _weighted_average(present, calculation_int)
     return _standard_decaying_average(present, calculation_int)

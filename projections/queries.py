@@ -16,7 +16,14 @@ from typing import Any
 import sqlite_utils
 
 from domain.ids import normalise_id
-from projections.rollups import RollupRecord, compute_rollups, latest_results
+from projections.rollups import (
+    RollupRecord,
+    latest_results,
+    one_snapshot,
+    rollup_records,
+    scanned_results,
+    score_rows,
+)
 from projections.rows import time_text
 from projections.settings import END_OF_TIME, Moment, SettingsResolver
 
@@ -69,9 +76,15 @@ class MasteryQueries:
         if question.moment.is_now and not question.all_courses:
             return self._current(question)
         where, params = _filters(question)
-        grouped = latest_results(self.db, where, params, question.moment)
-        resolver = SettingsResolver(self.db, question.moment)
-        return compute_rollups(grouped, resolver, across_courses=question.all_courses)
+        moment = question.moment
+        with one_snapshot(self.db):
+            if question.users:  # a few students: one window over their results' versions
+                scored = score_rows(latest_results(self.db, where, params, moment))
+            else:  # a course grid, an outcome, everything: one scan, the same answer
+                course = None if question.course is None else normalise_id(question.course)
+                scored = scanned_results(self.db, where, params, moment, course)
+            resolver = SettingsResolver(self.db, moment)
+            return rollup_records(scored, resolver, across_courses=question.all_courses)
 
     def rollup(
         self,

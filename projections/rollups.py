@@ -2,47 +2,64 @@
 
 The incremental path, `mastery rebuild` and every `--as-of` question all compute a
 rollup the same way: take each result in its latest version at the moment asked
-(a window over `result_versions`), resolve the settings in force at that moment,
-and hand both to the pure domain rules. Sharing the path is what makes "rebuild
-equals incremental" and "as of now equals current" true by construction.
+(a window over `result_versions`, or for many keys at once one scan of them), resolve
+the settings in force at that moment, and hand both to the pure domain rules. Sharing
+the path is what makes "rebuild equals incremental" and "as of now equals current"
+true by construction.
 """
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from sys import intern
+from typing import Any, cast
 
 import sqlite_utils
 
-from domain.rollup import ResultValue, Rollup, compute_rollup
+from domain.rollup import (
+    QUIZ_SUBMISSION,
+    Rollup,
+    RollupRules,
+    ScoredResult,
+    moment_seconds,
+    rollup_of,
+    rules_for,
+)
 from projections.rows import time_text
 from projections.settings import NOW, Moment, SettingsResolver
 
-ROLLUP_COLUMNS = ", ".join(
-    f"r.{column}"
-    for column in (
-        "root_account",
-        "user_uuid",
-        "outcome_id",
-        "context_type",
-        "context_id",
-        "result_id",
-        "valid_order",
-        "workflow_state",
-        "score",
-        "percent",
-        "possible",
-        "assessed_at",
-        "artifact_type",
-        "associated_asset_type",
-        "associated_asset_id",
-    )
+_VERSION_FIELDS = (
+    "root_account",
+    "user_uuid",
+    "outcome_id",
+    "context_type",
+    "context_id",
+    "result_id",
+    "valid_order",
+    "workflow_state",
+    "score",
+    "percent",
+    "possible",
+    "assessed_at",
+    "artifact_type",
+    "associated_asset_type",
+    "associated_asset_id",
 )
-"""What a rollup needs of a result version (not the whole row: memory)."""
+ROLLUP_COLUMNS = ", ".join(f"r.{column}" for column in _VERSION_FIELDS)
+"""What a rollup needs of a result version (not the whole row: memory), in this order:
+rows are read by position (`Row`), the rollup key first."""
+
+Row = Sequence[Any]
+"""A result version as ROLLUP_COLUMNS selects it: a tuple or an `sqlite3.Row`."""
+
+Scanned = tuple[Any, ...]
+"""A result version as `_SCAN` reads it, its key columns after (`scanned_results`)."""
 
 RollupKey = tuple[str, str, str, str, str]
 """(root_account, user_uuid, outcome_id, context_type, context_id)"""
@@ -78,7 +95,7 @@ class RollupRecord:
 
 def latest_results(
     db: sqlite_utils.Database, where: str, params: Sequence[Any], moment: Moment
-) -> dict[RollupKey, list[dict[str, Any]]]:
+) -> dict[RollupKey, list[Row]]:
     """Each matching result in its latest version at `moment`, grouped by rollup key.
 
     A window over `result_versions`, now and in the past alike. A result belongs to
@@ -92,7 +109,7 @@ def latest_results(
     sql = (
         "WITH candidates AS (SELECT DISTINCT root_account, result_id FROM result_versions "
         f"WHERE ({where})) "
-        "SELECT * FROM (SELECT r.*, ROW_NUMBER() OVER ("
+        f"SELECT {', '.join(_VERSION_FIELDS)} FROM (SELECT r.*, ROW_NUMBER() OVER ("
         "PARTITION BY r.root_account, r.result_id ORDER BY r.valid_order DESC) AS version_rank "
         "FROM candidates c JOIN result_versions r "
         "ON r.root_account = c.root_account AND r.result_id = c.result_id "
@@ -100,41 +117,220 @@ def latest_results(
         f"WHERE version_rank = 1 AND ({where}) AND {attributable}"
     )
     arguments = [*params, moment.valid, moment.known, *params]
-    grouped: dict[RollupKey, list[dict[str, Any]]] = defaultdict(list)
-    for row in db.query(sql, arguments):
-        key = (
-            row["root_account"],
-            row["user_uuid"],
-            row["outcome_id"],
-            row["context_type"],
-            row["context_id"],
-        )
-        grouped[key].append(row)
+    grouped: dict[RollupKey, list[Row]] = defaultdict(list)
+    for row in db.execute(sql, arguments):
+        grouped[row[:5]].append(row)
     return grouped
 
 
+def scanned_results(
+    db: sqlite_utils.Database,
+    where: str,
+    params: Sequence[Any],
+    moment: Moment,
+    course: str | None = None,
+) -> dict[RollupKey, list[ScoredResult]]:
+    """What `score_rows(latest_results(...))` gives, from one scan of the matching versions.
+
+    For questions about many keys, e.g. a course grid, where a window over every
+    version of every candidate result would cost most of the answer. A result's
+    versions outside the filter matter only if one of them is its latest; as the filter
+    names key columns only, such a result has versions under several keys
+    (`moved_results`, kept by the projection) or a version naming no key (no student
+    or no course). Those few are looked up alone, the rest is grouped by key as read.
+    `course`: the filter's course, when it has one (its columns are then not read).
+    Run it inside `one_snapshot`: it reads several times.
+    """
+    cursor = db.conn.cursor()
+    as_of = [moment.valid, moment.known]
+    spanning = {tuple(found) for found in cursor.execute("SELECT * FROM moved_results")}
+    spanning.update(  # (legacy results name no key in any version: they need no look-up)
+        cursor.execute(
+            "SELECT k.root_account, k.result_id FROM result_versions k "
+            "WHERE (k.user_uuid IS NULL OR k.context_id IS NULL) AND k.event_time <= ? "
+            "AND k.recorded_at <= ? AND EXISTS (SELECT 1 FROM result_versions a "
+            "WHERE a.result_id = k.result_id AND a.root_account = k.root_account "
+            "AND a.user_uuid IS NOT NULL AND a.context_id IS NOT NULL)",
+            as_of,
+        )
+    )
+    key_columns = _VERSION_FIELDS[: 5 if course is None else 3]  # the course's are known
+    columns = _SCAN + "".join(f", r.{column}" for column in key_columns)
+    groups: dict[tuple[str, ...], list[Scanned]] = {}
+    spanned: set[tuple[str, str]] = set()
+    seen: set[str] = set()
+    versioned: set[tuple[str, ...]] = set()  # keys with a result read more than once
+    cursor.execute(
+        f"SELECT {columns} FROM result_versions r "
+        f"WHERE ({where}) AND r.event_time <= ? AND r.recorded_at <= ?",
+        [*params, *as_of],
+    )
+    while chunk := cursor.fetchmany(4096):  # by chunks: faster than row by row
+        for row in chunk:
+            if spanning and (row[10], row[0]) in spanning:
+                spanned.add((row[10], row[0]))
+                continue
+            key = row[10:]
+            found = groups.get(key)
+            if found is None:
+                groups[key] = [row]
+            else:
+                found.append(row)
+            if row[0] in seen:
+                versioned.add(key)
+            else:
+                seen.add(row[0])
+    for root_account, result_id in spanned:  # in its latest version, if that still matches
+        latest = cursor.execute(
+            f"SELECT {columns}, ({where}) FROM result_versions r "
+            "WHERE r.root_account = ? AND r.result_id = ? AND r.event_time <= ? "
+            "AND r.recorded_at <= ? ORDER BY r.valid_order DESC LIMIT 1",
+            [*params, root_account, result_id, *as_of],
+        ).fetchone()
+        if latest[-1]:
+            groups.setdefault(latest[10:-1], []).append(latest[:-1])
+    suffix = () if course is None else ("Course", course)
+    times: dict[str | None, tuple[datetime | None, int]] = {}
+    scored: dict[RollupKey, list[ScoredResult]] = {}
+    for key, rows in groups.items():
+        if key[1] is None or key[2] is None or (course is None and key[4] is None):
+            continue
+        if key in versioned:
+            rows = _latest_versions(rows)
+        kept = _scored(rows, times)
+        if kept is not None:  # interned: sorting the keys compares equal strings often
+            scored[cast(RollupKey, (intern(key[0]), intern(key[1]), *key[2:], *suffix))] = kept
+    return scored
+
+
+_SCAN = (
+    "r.result_id, r.score, r.percent, r.possible, "
+    "r.artifact_type IS 'Quizzes::QuizSubmission', r.associated_asset_type, "
+    "r.associated_asset_id, r.assessed_at, r.valid_order, r.workflow_state IS 'deleted'"
+)
+"""What `scanned_results` reads of a version before its key: the fields of
+`ROLLUP_COLUMNS`, the two tests the rules make of them done by SQLite (fewer objects),
+the first seven as a `ScoredResult` starts."""
+
+
+def _latest_versions(rows: list[Scanned]) -> list[Scanned]:
+    latest: dict[str, Scanned] = {}
+    for row in rows:
+        seen = latest.get(row[0])
+        if seen is None or seen[8] < row[8]:
+            latest[row[0]] = row
+    return list(latest.values())
+
+
+def _scored(
+    rows: Sequence[Scanned], times: dict[str | None, tuple[datetime | None, int]]
+) -> list[ScoredResult] | None:
+    """The results that count, from rows laid out as `_SCAN` reads them.
+
+    None when every result is deleted: the key has no rollup at all. `times` keeps
+    each assessed_at text parsed (one assessment is often several results).
+    """
+    kept: list[ScoredResult] = []
+    present = False
+    for row in rows:
+        if row[9]:  # deleted
+            continue
+        present = True
+        if row[1] is not None:
+            at = times.get(row[7])
+            if at is None:
+                at = times[row[7]] = _moment(row[7])
+            kept.append(row[:7] + at)
+    return kept if present else None
+
+
+def _moment(text: str | None) -> tuple[datetime | None, int]:
+    moment = datetime.fromisoformat(text) if text else None
+    return moment, moment_seconds(moment)
+
+
+@contextmanager
+def one_snapshot(db: sqlite_utils.Database) -> Iterator[None]:
+    """Several reads of one state of the database (a read transaction), unless in one.
+
+    The cyclic garbage collector is paused meanwhile: a course grid makes hundreds of
+    thousands of tuples, none in a cycle, and collections would only cost time.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    began = not db.conn.in_transaction
+    try:
+        if began:
+            db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            if began:
+                db.execute("COMMIT")
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def score_rows(grouped: dict[RollupKey, list[Row]]) -> dict[RollupKey, list[ScoredResult]]:
+    """Per key, the results that count, from rows as `ROLLUP_COLUMNS` selects them."""
+    scored: dict[RollupKey, list[ScoredResult]] = {}
+    times: dict[str | None, tuple[datetime | None, int]] = {}
+    for key, rows in grouped.items():
+        kept = _scored([_as_scanned(row) for row in rows], times)
+        if kept is not None:
+            scored[key] = kept
+    return scored
+
+
+def _as_scanned(row: Row) -> Scanned:
+    return (
+        row[5],
+        row[8],
+        row[9],
+        row[10],
+        row[12] == QUIZ_SUBMISSION,
+        row[13],
+        row[14],
+        row[11],
+        row[6],
+        row[7] == "deleted",
+    )
+
+
+def rollup_records(
+    scored: dict[RollupKey, list[ScoredResult]],
+    resolver: SettingsResolver,
+    *,
+    across_courses: bool = False,
+) -> list[RollupRecord]:
+    """The rollup of every key given, in key order, under the settings in force."""
+    if across_courses:
+        scored = _merge_courses(scored)
+    rules: dict[tuple[str, str, str, str], RollupRules] = {}
+    records = []
+    for key in sorted(scored):
+        root_account, _, outcome_id, context_type, context_id = key
+        found = rules.get((root_account, outcome_id, context_type, context_id))
+        if found is None:
+            if across_courses:
+                settings = resolver.outcome_settings(root_account, outcome_id)
+            else:
+                settings = resolver.settings_for(root_account, outcome_id, context_type, context_id)
+            found = rules_for(settings)
+            rules[(root_account, outcome_id, context_type, context_id)] = found
+        records.append(RollupRecord(key, rollup_of(scored[key], found)))
+    return records
+
+
 def compute_rollups(
-    grouped: dict[RollupKey, list[dict[str, Any]]],
+    grouped: dict[RollupKey, list[Row]],
     resolver: SettingsResolver,
     *,
     across_courses: bool = False,
 ) -> list[RollupRecord]:
     """Rollups of every key that has at least one result not deleted."""
-    if across_courses:
-        grouped = _merge_courses(grouped)
-    records = []
-    for key in sorted(grouped):
-        rows = [row for row in grouped[key] if row["workflow_state"] != "deleted"]
-        if not rows:
-            continue
-        root_account, _, outcome_id, context_type, context_id = key
-        if across_courses:
-            settings = resolver.outcome_settings(root_account, outcome_id)
-        else:
-            settings = resolver.settings_for(root_account, outcome_id, context_type, context_id)
-        rollup = compute_rollup([_result_value(row) for row in rows], settings)
-        records.append(RollupRecord(key, rollup))
-    return records
+    return rollup_records(score_rows(grouped), resolver, across_courses=across_courses)
 
 
 def current_rollups_for_keys(
@@ -200,24 +396,9 @@ def current_rollups_for_keys(
 
 
 def _merge_courses(
-    grouped: dict[RollupKey, list[dict[str, Any]]],
-) -> dict[RollupKey, list[dict[str, Any]]]:
-    merged: dict[RollupKey, list[dict[str, Any]]] = defaultdict(list)
-    for (root_account, user_uuid, outcome_id, _, _), rows in grouped.items():
-        merged[(root_account, user_uuid, outcome_id, "", "")].extend(rows)
+    scored: dict[RollupKey, list[ScoredResult]],
+) -> dict[RollupKey, list[ScoredResult]]:
+    merged: dict[RollupKey, list[ScoredResult]] = defaultdict(list)
+    for (root_account, user_uuid, outcome_id, _, _), kept in scored.items():
+        merged[(root_account, user_uuid, outcome_id, "", "")].extend(kept)
     return merged
-
-
-def _result_value(row: dict[str, Any]) -> ResultValue:
-    assessed = row["assessed_at"]
-    return ResultValue(
-        result_id=row["result_id"],
-        score=row["score"],
-        percent=row["percent"],
-        possible=row["possible"],
-        assessed_at=datetime.fromisoformat(assessed) if assessed else None,
-        artifact_type=row["artifact_type"],
-        associated_asset_type=row["associated_asset_type"],
-        associated_asset_id=row["associated_asset_id"],
-        deleted=row["workflow_state"] == "deleted",
-    )

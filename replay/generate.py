@@ -47,6 +47,7 @@ from replay.generate_catalog import (
     subjects,
 )
 from replay.generate_course import CourseStream, CourseWorld
+from replay.generate_delivery import deliver
 from replay.generate_world import (
     MS_DAY,
     MS_HOUR,
@@ -59,7 +60,6 @@ from replay.generate_world import (
     hash_frac,
     job_meta,
     numify,
-    request_uuid,
 )
 
 TERM_DAYS = 70
@@ -76,6 +76,9 @@ class GeneratorSettings:
     shuffle_seconds: float = 0.0  # delivery order jittered within this window of event_time
     legacy: float = 0.0  # fraction of result events in the pre-2019 legacy shape
     courses: int | None = None  # default: one course per ~30 students, at least 1
+    # Shared outcomes each course links (default 6, plus its own); when set, sessions
+    # also grade a course's outcomes in turn, so every one has results early in the term.
+    outcomes_per_course: int | None = None
     start: datetime = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
 
     def n_courses(self) -> int:
@@ -85,8 +88,8 @@ class GeneratorSettings:
 
 
 def _validate(s: GeneratorSettings) -> None:
-    if min(s.students, s.outcomes, s.results_per_student) < 0:
-        raise ValueError("students, outcomes and results_per_student must be >= 0")
+    if min(s.students, s.outcomes, s.results_per_student, s.outcomes_per_course or 0) < 0:
+        raise ValueError("counts (students, outcomes, ...) must be >= 0")
     if not (0.0 <= s.duplicates <= 1.0 and 0.0 <= s.legacy <= 1.0):
         raise ValueError("duplicates and legacy are fractions between 0 and 1")
     if s.shuffle_seconds < 0:
@@ -102,6 +105,7 @@ def _world(s: GeneratorSettings) -> tuple[CourseWorld, Outcome]:
     w = CourseWorld(
         s.seed, s.students, n_courses, s.results_per_student, s.legacy, t0, TERM_DAYS, []
     )
+    w.outcomes_per_course = s.outcomes_per_course
     account = ("Account", SUB_ACCOUNT, canvas_uuid(s.seed, "account", SUB_ACCOUNT))
     for i in range(s.outcomes):
         if i % 6 == 5:
@@ -333,52 +337,12 @@ def _merge(s: GeneratorSettings, w: CourseWorld, draft: Outcome) -> Iterator[Ite
             heapq.heapreplace(heap, entry)
 
 
-def _deliver(s: GeneratorSettings, items: Iterator[Item]) -> Iterator[Event]:
-    """Apply delivery: each event's position jittered within the window, some sent twice.
-
-    A duplicate is a real copy (same event_name, event_time and body). It arrives
-    later: an SQS redelivery within seconds, an HTTPS retry 10-20 minutes on, or the
-    same change emitted again under another request_id or job_id.
-    """
-    if s.shuffle_seconds <= 0 and s.duplicates <= 0:
-        for item in items:
-            yield item[3]
-        return
-    rng = random.Random(f"{s.seed}/delivery")
-    window, dup = s.shuffle_seconds * 1000.0, s.duplicates
-    heap: list[tuple[float, int, Event]] = []
-    n = 0
-    for t, _, _, ev in items:
-        while heap and heap[0][0] <= t:
-            yield heapq.heappop(heap)[2]
-        key = t + rng.random() * window
-        heapq.heappush(heap, (key, n, ev))
-        n += 1
-        if dup and rng.random() < dup:
-            copy: Event = orjson.loads(orjson.dumps(ev))
-            u = rng.random()
-            if u < 0.4:
-                delay = rng.uniform(200.0, 30_000.0)
-            elif u < 0.75:
-                delay = rng.uniform(600_000.0, 1_200_000.0)
-            else:
-                delay = rng.uniform(1_000.0, 120_000.0)
-                meta = copy["metadata"]
-                if "request_id" in meta:
-                    meta["request_id"] = request_uuid(rng)
-                else:
-                    meta["job_id"] = str(int(meta["job_id"]) + 1 + rng.randrange(10**6))
-            heapq.heappush(heap, (key + delay, n, copy))
-            n += 1
-    while heap:
-        yield heapq.heappop(heap)[2]
-
-
 def generate_events(settings: GeneratorSettings) -> Iterator[dict[str, Any]]:
     """Canvas envelopes in delivery order, produced lazily (memory does not grow with size)."""
     _validate(settings)
     w, draft = _world(settings)
-    return _deliver(settings, _merge(settings, w, draft))
+    items = _merge(settings, w, draft)
+    return deliver(items, settings.seed, settings.shuffle_seconds, settings.duplicates)
 
 
 def write_dump(settings: GeneratorSettings, out: BinaryIO) -> int:
@@ -412,6 +376,7 @@ def estimate_events(settings: GeneratorSettings) -> int:
     per_student = 0.97 * s.results_per_student  # 3% of submissions are missing
     results = enrolled * per_student if s.outcomes else 0.0
     followups = results * 0.047 * (1.0 - s.legacy)
-    per_course = 9 + min(s.outcomes, 6) + s.outcomes / 4 / n_courses
+    linked = 6 if s.outcomes_per_course is None else s.outcomes_per_course
+    per_course = 9 + min(s.outcomes, linked) + s.outcomes / 4 / n_courses
     account = 19 + 2.4 * s.outcomes  # with the first course's extra changes
     return round((results + followups + per_course * n_courses + account) * (1 + s.duplicates))

@@ -208,6 +208,14 @@ SCALE = (
     ("Below Mastery", 1.0, False, "FD5D10"),
     ("Well Below Mastery", 0.0, False, "E0061F"),
 )
+COURSE_SCALE = (
+    ("Advanced", 4.0, False, "127A1B"),
+    ("Proficient", 3.0, True, "0B874B"),
+    ("Developing", 2.0, False, "FAB901"),
+    ("Beginning", 1.0, False, "E0061F"),
+)
+COURSE_METHODS = (("highest", None), ("n_mastery", 2), ("latest", None), ("decaying_average", 70))
+SKILLS = "<p>Skills practised in this unit.</p>"
 
 
 def proficiency_body(

@@ -18,6 +18,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from replay.generate_catalog import (
+    COURSE_METHODS,
+    COURSE_SCALE,
+    SKILLS,
     Outcome,
     calc_method_body,
     group_body,
@@ -26,38 +29,18 @@ from replay.generate_catalog import (
 )
 from replay.generate_results import grade, session_plan
 from replay.generate_world import (
+    COURSE_NAMES,
     MS_DAY,
-    MS_HOUR,
     SUB_ACCOUNT,
+    TEACHERS,
     Actor,
     Event,
     Item,
     canvas_uuid,
     hash_frac,
     numify,
+    t0_days,
 )
-
-SKILLS = "<p>Skills practised in this unit.</p>"
-COURSE_SCALE = (
-    ("Advanced", 4.0, False, "127A1B"),
-    ("Proficient", 3.0, True, "0B874B"),
-    ("Developing", 2.0, False, "FAB901"),
-    ("Beginning", 1.0, False, "E0061F"),
-)
-COURSE_METHODS = (("highest", None), ("n_mastery", 2), ("latest", None), ("decaying_average", 70))
-_NAMES = (
-    "Algebra I",
-    "Biology",
-    "World History",
-    "English 10",
-    "Chemistry",
-    "Geometry",
-    "Physics",
-    "Statistics",
-    "Earth Science",
-    "Literature",
-)
-_PEOPLE = ("maria.silva", "john.okafor", "li.wang", "ana.kowalski", "sam.taylor", "noor.haddad")
 
 
 @dataclass
@@ -73,6 +56,7 @@ class CourseWorld:
     term_days: int
     account_outcomes: list[Outcome]
     own_outcomes: dict[int, list[Outcome]] = field(default_factory=dict)
+    outcomes_per_course: int | None = None  # see GeneratorSettings
 
 
 class CourseStream:
@@ -90,9 +74,9 @@ class CourseStream:
         self.cid_s = str(self.cid)
         self.uuid = canvas_uuid(w.seed, "course", idx)
         self.ctx = ("Course", self.cid, self.uuid)
-        name = _NAMES[idx % len(_NAMES)]
-        self.name = f"{name} - Section {idx // len(_NAMES) + 1}"
-        person = _PEOPLE[idx % len(_PEOPLE)]
+        name = COURSE_NAMES[idx % len(COURSE_NAMES)]
+        self.name = f"{name} - Section {idx // len(COURSE_NAMES) + 1}"
+        person = TEACHERS[idx % len(TEACHERS)]
         self.teacher = Actor(
             1000 + idx,
             f"{person}{idx}@example.edu",
@@ -109,6 +93,7 @@ class CourseStream:
         self.counters = {"result": 0, "group": 0, "link": 0, "asset": 0, "artifact": 0, "job": 0}
         self.link_gone: dict[int, int] = {}  # outcome id -> time its link was deleted
         self.outcomes = self.choose_outcomes()
+        self.turn = 0  # sessions so far, in outcomes (outcomes_per_course rotation)
 
     # -- plumbing -----------------------------------------------------------------
     def next_id(self, kind: str, base: int) -> int:
@@ -155,11 +140,11 @@ class CourseStream:
             if not active:
                 break
             if r() < 0.3:
-                plan = [(o, rng.choice((1, 2, 3))) for o in rng.sample(active, min(2, len(active)))]
+                plan = [(o, rng.choice((1, 2, 3))) for o in self.pick(active, min(2, len(active)))]
                 lo, span, quiz = 60_000, 840_000, True
             else:
                 k = min(len(active), rng.choice((1, 2, 2, 3, 3)))
-                plan = [(o, 1) for o in rng.sample(active, k)]
+                plan = [(o, 1) for o in self.pick(active, k)]
                 lo, span, quiz = 20_000, 130_000, False
             left, plan = w.results_per_student - done, plan[:]
             plan = [
@@ -186,6 +171,13 @@ class CourseStream:
             j += 1
         yield from self.drain(1 << 62)
 
+    def pick(self, active: list[Outcome], k: int) -> list[Outcome]:
+        """A session's outcomes: a random few, or (outcomes_per_course set) the next in turn."""
+        if self.w.outcomes_per_course is None:
+            return self.rng.sample(active, k)
+        self.turn += k
+        return [active[(self.turn - k + j) % len(active)] for j in range(k)]
+
     def students(self) -> list[tuple[int, str, float]]:
         """(index, uuid, ability): home students plus a few enrolled from the previous course.
 
@@ -204,7 +196,7 @@ class CourseStream:
 
     def choose_outcomes(self) -> list[Outcome]:
         acc = self.w.account_outcomes
-        k = min(len(acc), 6)
+        k = min(len(acc), 6 if self.w.outcomes_per_course is None else self.w.outcomes_per_course)
         start = (self.idx * 3) % len(acc) if acc else 0
         return [acc[(start + j) % len(acc)] for j in range(k)] + self.w.own_outcomes.get(
             self.idx, []
@@ -288,7 +280,7 @@ class CourseStream:
             )
             if c == 0:
                 self.later(
-                    t0_days(w, 40, rng),
+                    t0_days(w.t0, 40, rng),
                     "outcome_proficiency_updated",
                     "POST",
                     f"/courses/{cid}/outcome_proficiency",
@@ -308,7 +300,7 @@ class CourseStream:
             )
             if c == 0:
                 self.later(
-                    t0_days(w, 33, rng),
+                    t0_days(w.t0, 33, rng),
                     "outcome_calculation_method_updated",
                     "POST",
                     "/api/graphql",
@@ -337,7 +329,7 @@ class CourseStream:
         if first or rng.random() < 0.4:
             g = units[0]
             self.later(
-                t0_days(w, rng.randint(10, 25), rng),
+                t0_days(w.t0, rng.randint(10, 25), rng),
                 "learning_outcome_group_updated",
                 "PUT",
                 f"{api}/{g}",
@@ -348,7 +340,7 @@ class CourseStream:
             dest = units[0] if unit != units[0] else units[1]
             title = f"Unit {len(units)} skills {'AB'[sum(un == unit for _, un in leaves) - 1]}"
             self.later(
-                t0_days(w, rng.randint(20, 35), rng),
+                t0_days(w.t0, rng.randint(20, 35), rng),
                 "learning_outcome_group_updated",
                 "PUT",
                 f"{api}/{leaf}",
@@ -365,7 +357,7 @@ class CourseStream:
                 lambda u: group_body(drafts, ctx, "Drafts", root, self.uuid),
             )
             self.later(
-                t0_days(w, rng.randint(6, 14), rng),
+                t0_days(w.t0, rng.randint(6, 14), rng),
                 "learning_outcome_group_updated",
                 "DELETE",
                 f"{api}/{drafts}",
@@ -375,7 +367,7 @@ class CourseStream:
         if len(shared) > 1 and (first or rng.random() < 0.2):  # never the course's last one
             o = shared[-1]
             link, leaf = link_of[o.oid]
-            when = t0_days(w, rng.randint(35, 45), rng)
+            when = t0_days(w.t0, rng.randint(35, 45), rng)
             self.link_gone[o.oid] = when
             self.later(
                 when,
@@ -389,7 +381,7 @@ class CourseStream:
             link, _ = link_of[o.oid]
             dest = leaves[0][0]
             self.later(
-                t0_days(w, rng.randint(15, 30), rng),
+                t0_days(w.t0, rng.randint(15, 30), rng),
                 "learning_outcome_link_updated",
                 "PUT",
                 f"{api}/{dest}/outcomes/{o.oid}",
@@ -404,8 +396,3 @@ class CourseStream:
                     f"/api/v1/outcomes/{o.oid}",
                     o.body,
                 )
-
-
-def t0_days(w: CourseWorld, days: int, rng: random.Random) -> int:
-    """A working-hours moment `days` into the term."""
-    return w.t0 + days * MS_DAY + rng.randint(0, 10 * MS_HOUR)

@@ -27,6 +27,19 @@ SUB_ACCOUNT = 79
 MS_MINUTE = 60_000
 MS_HOUR = 3_600_000
 MS_DAY = 86_400_000
+COURSE_NAMES = (
+    "Algebra I",
+    "Biology",
+    "World History",
+    "English 10",
+    "Chemistry",
+    "Geometry",
+    "Physics",
+    "Statistics",
+    "Earth Science",
+    "Literature",
+)
+TEACHERS = ("maria.silva", "john.okafor", "li.wang", "ana.kowalski", "sam.taylor", "noor.haddad")
 
 BASE_META: dict[str, str] = {
     "producer": "canvas",
@@ -210,3 +223,8 @@ def numify(body: Event) -> None:
         v = body.get(k)
         if isinstance(v, str) and v.isdigit():
             body[k] = int(v)
+
+
+def t0_days(t0: int, days: int, rng: random.Random) -> int:
+    """A working-hours moment `days` into the term that starts at `t0` (ms)."""
+    return t0 + days * MS_DAY + rng.randint(0, 10 * MS_HOUR)

@@ -10,9 +10,10 @@ helpers here number results in input order.
 
 from __future__ import annotations
 
+import calendar
 import math
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given
@@ -36,11 +37,15 @@ from domain.rollup import (
     course_aggregate,
     effective_method,
     formula_for,
+    moment_seconds,
     rating_distribution,
     result_time,
     result_value,
+    rollup_of,
     round_half_up,
     ruby_sum,
+    rules_for,
+    scored_result,
     settings_from_scale,
 )
 
@@ -783,3 +788,57 @@ def test_round_half_up_moves_by_at_most_half_a_cent(x: float) -> None:
 def test_ruby_sum_agrees_with_the_exact_sum_to_a_few_ulps(values: list[float]) -> None:
     exact = math.fsum(values)
     assert abs(ruby_sum(values) - exact) <= 4 * math.ulp(exact) + 1e-300
+
+
+@given(
+    moment=st.datetimes(
+        min_value=datetime(1900, 1, 2),
+        max_value=datetime(2200, 1, 1),
+        timezones=st.sampled_from(
+            [None, UTC, timezone(timedelta(hours=-5)), timezone(timedelta(minutes=330))]
+        ),
+    )
+)
+def test_moment_seconds_is_ruby_to_i_as_timegm_computes_it(moment: datetime) -> None:
+    assert moment_seconds(moment) == calendar.timegm(moment.utctimetuple())
+
+
+_values = st.sampled_from([None, -0.0, 0.0, 1.0, 2.5, 3.0, 4.0, 5.0])
+
+
+@given(
+    rows=st.lists(
+        st.lists(st.tuples(_values, _values, st.sampled_from([0, 1, 3600])), max_size=4),
+        min_size=1,
+        max_size=12,
+    ),
+    method=st.sampled_from(_METHODS),
+    quizzes=st.booleans(),
+)
+def test_rules_shared_by_many_rollups_give_each_its_own_answer(
+    rows: list[list[tuple[float | None, float | None, int]]],
+    method: tuple[str, int | None],
+    quizzes: bool,
+) -> None:
+    """A grid works rules out once and reuses them (they remember scores met before)."""
+    s = settings(method=method[0], calculation_int=method[1])
+    shared = rules_for(s)
+    for i, student in enumerate(rows):
+        results = [
+            ResultValue(
+                str(10 * i + n),
+                score,
+                percent,
+                4.0,
+                T + timedelta(seconds=offset),
+                QUIZ_SUBMISSION if quizzes and n % 2 else None,
+                "Quizzes::Quiz",
+                "9",
+            )
+            for n, (score, percent, offset) in enumerate(student)
+        ]
+        kept = [found for found in map(scored_result, results) if found is not None]
+        expected = compute_rollup(results, s)
+        got = rollup_of(kept, shared)
+        assert got == expected
+        assert repr(got.score) == repr(expected.score)  # -0.0 is not 0.0 here

@@ -351,3 +351,34 @@ def test_sample_dump_is_up_to_date() -> None:
     assert sample == expected.getvalue(), "run: .venv/bin/python data/make_sample.py"
     assert len(sample) < 2_000_000
     assert b"outcome_calculation_method_created" in sample
+
+
+def course_links(generated: list[Event]) -> set[str]:
+    return {
+        str(e["body"]["learning_outcome_id"])
+        for e in generated
+        if e["metadata"]["event_name"] == "learning_outcome_link_created"
+        and e["body"]["context_type"] == "Course"
+    }
+
+
+def test_outcomes_per_course_links_and_grades_every_outcome_early() -> None:
+    """The course-grid benchmark's knob: a course with all the outcomes, each graded soon."""
+    settings = GeneratorSettings(
+        students=30, outcomes=12, results_per_student=48, courses=1, seed=2, outcomes_per_course=12
+    )
+    generated = events(settings)
+    results = [
+        e for e in generated if e["metadata"]["event_name"] == "learning_outcome_result_created"
+    ]
+    linked = course_links(generated)
+    assert len(linked) == 12  # 10 shared outcomes and the course's own 2
+    first_half = results[: len(results) // 2]
+    assert {str(e["body"]["learning_outcome_id"]) for e in first_half} == linked
+    by_student: dict[str, set[str]] = defaultdict(set)
+    for e in results:
+        by_student[e["body"]["user_uuid"]].add(str(e["body"]["learning_outcome_id"]))
+    assert all(outcomes == linked for outcomes in by_student.values())
+    assert abs(len(generated) - estimate_events(settings)) <= 0.1 * len(generated)
+    # Without the knob a course links 6 shared outcomes and its own (as the sample pins).
+    assert len(course_links(events(GeneratorSettings(students=30, outcomes=12, courses=1)))) == 8
