@@ -152,20 +152,22 @@ def _keys_of_results(
     db.execute("DELETE FROM temp.batch_results")
     db.conn.executemany("INSERT INTO temp.batch_results VALUES (?, ?)", list(latest))
     keys: dict[RollupKey, StoredChange] = {}
-    keys_of: dict[tuple[str, str], set[RollupKey]] = {}
+    keys_of: dict[tuple[str, str], set[RollupKey | None]] = {}
     for row in db.execute(
         "SELECT DISTINCT r.root_account, r.result_id, r.user_uuid, r.outcome_id, "
         "r.context_type, r.context_id FROM temp.batch_results b JOIN result_versions r "
         "ON r.result_id = b.result_id AND r.root_account = b.root_account "
-        "WHERE r.user_uuid IS NOT NULL AND r.outcome_id IS NOT NULL "
-        "AND r.context_id IS NOT NULL"
     ):
         root_account, result_id, user_uuid, outcome_id, context_type, context_id = row
+        found = keys_of.setdefault((root_account, result_id), set())
+        if user_uuid is None or outcome_id is None or context_id is None:
+            found.add(None)  # a version in no rollup: as the latest, it leaves its key
+            continue
         key = (root_account, user_uuid, outcome_id, context_type, context_id)
         keys[key] = latest[(root_account, result_id)]
-        keys_of.setdefault((root_account, result_id), set()).add(key)
-    # Remember the (rare) results whose versions name several keys: recomputing a
-    # rollup must then look at all their versions, not only the key's own rows.
+        found.add(key)
+    # Remember the (rare) results whose versions name several keys, or a key and none:
+    # recomputing a rollup must then look at all their versions, not only its own rows.
     db.conn.executemany(
         "INSERT OR IGNORE INTO moved_results (root_account, result_id) VALUES (?, ?)",
         [result for result, found in keys_of.items() if len(found) > 1],

@@ -145,5 +145,12 @@ def test_colliding_result_ids_count_where_their_latest_version_is(tmp_path: Path
 
         assert counted(moments[1]) == {STUDENT: 5, OTHER_STUDENT: 1}  # 10 1 2 3 5; 4
         assert counted(moments[4]) == {STUDENT: 2, OTHER_STUDENT: 1}  # 10 6; 1
+        # the live rollups (kept by the projection) are the answer as of a later time:
+        # a result whose latest version names no student or no course left its key
+        for course in ("565", "566"):
+            later = MasteryQuestion(course=course, as_of=datetime(2030, 1, 1, tzinfo=UTC))
+            as_of_later = [shown(record) for record in MasteryQueries(db).rollups(later)]
+            current = MasteryQueries(db).rollups(MasteryQuestion(course=course))
+            assert [shown(record) for record in current] == as_of_later, course
     finally:
         db.close()
