@@ -13,12 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from itertools import pairwise
 from operator import itemgetter
-from typing import Literal
 
-from domain.rating import Rating, rating_distribution_counts, rating_for
-from domain.ruby_math import round_half_up, ruby_sum
+from domain.methods import score_by_formula
+from domain.rating import Rating, rating_for
 
 QUIZ_SUBMISSION = "Quizzes::QuizSubmission"
 DECAYING_METHODS = frozenset({"decaying_average", "weighted_average", "standard_decaying_average"})
@@ -330,7 +328,7 @@ def rollup_of(kept: Sequence[ScoredResult], rules: RollupRules) -> Rollup:
     known = rules.known_scores.get(memo) if memo is not None else None
     if known is None:
         mastery_points = rules.mastery_points
-        score = _score(rules.formula, calculation_int, count, values, mastery_points)
+        score = score_by_formula(rules.formula, calculation_int, count, values, mastery_points)
         known = (
             score,
             None if score is None or mastery_points is None else score >= mastery_points,
@@ -357,85 +355,6 @@ def _db_order(result: ScoredResult) -> tuple[int, int, str]:
 _SECONDS = itemgetter(8)
 
 
-def _score(
-    formula: str | None,
-    calculation_int: int | None,
-    result_count: int,
-    values: list[float | None],
-    mastery_points: float | None,
-) -> float | None:
-    """`RollupScore#calculate_results` and the `*_set` methods it dispatches to.
-
-    `values`: each result's value (`result_value`, `_quiz_value`), in the method's order.
-    """
-    if formula is None:
-        return None
-    if formula == "latest":  # score_sets holds only `sorted_results.last`
-        last = values[-1]
-        return None if last is None else round_half_up(last)
-    present = [v for v in values if v is not None]
-    if len(present) < len(values):
-        return None
-    if formula == "highest":
-        return round_half_up(max(present))
-    if formula == "average":
-        return round_half_up(ruby_sum(present) / len(present))
-    if calculation_int is None:  # effective_method fills it for every method that reads it
-        return None
-    if formula == "n_mastery":
-        return _n_mastery(present, calculation_int, result_count, mastery_points)
-    if formula == "weighted_average":
-        return _weighted_average(present, calculation_int)
-    return _standard_decaying_average(present, calculation_int)
-
-
-def _n_mastery(
-    values: list[float], n: int, result_count: int, mastery_points: float | None
-) -> float | None:
-    """`n_mastery_set`: the mean of ALL values at or above mastery, once there are n.
-
-    No score with fewer than n results at all (`@outcome_results.length < n`, counting
-    every classic-quiz result), nor with fewer than n values >= M. The mean is not of the
-    top n. (With n <= 0 and nothing at mastery Ruby would give NaN; here, no score.)
-    """
-    if result_count < n or mastery_points is None:
-        return None
-    at_mastery = [v for v in values if v >= mastery_points]
-    if len(at_mastery) < n or not at_mastery:
-        return None
-    return round_half_up(ruby_sum(at_mastery) / len(at_mastery))
-
-
-def _weighted_average(values: list[float], weight: int) -> float:
-    """`decaying_average_set` (stored `decaying_average` / `weighted_average`).
-
-    The latest value weighs `0.01 * w`, the plain mean of all earlier ones
-    `0.01 * (100 - w)`; a single value is itself.
-    """
-    *older, latest = values
-    if not older:
-        return round_half_up(latest)
-    latest_weighted = latest * (0.01 * weight)
-    older_avg_weighted = (ruby_sum(older) / len(older)) * (0.01 * (100 - weight))
-    return round_half_up(latest_weighted + older_avg_weighted)
-
-
-def _standard_decaying_average(values: list[float], decay_rate: int) -> float:
-    """`standard_decaying_average`: d = v1, then `d * (1 - w) + v * w` for each next v.
-
-    Written as Canvas's `each_cons(2)` loop, with w as `0.01 * int`; one value is itself.
-    """
-    if len(values) == 1:
-        return round_half_up(values[0])
-    remaining_weight = 100 - decay_rate
-    decay_avg: float | None = None
-    for first, second in pairwise(values):
-        base = first if decay_avg is None else decay_avg
-        decay_avg = (base * (0.01 * remaining_weight)) + (second * (0.01 * decay_rate))
-    assert decay_avg is not None
-    return round_half_up(decay_avg)
-
-
 def settings_from_scale(
     ratings: Sequence[Rating],
     method: str | None,
@@ -460,31 +379,3 @@ def settings_from_scale(
         ratings=ordered,
         new_decaying_average=new_decaying_average,
     )
-
-
-def course_aggregate(
-    scores: Sequence[float | None], how: Literal["mean", "median"]
-) -> float | None:
-    """The course row of the gradebook (`aggregate_score` / `median_aggregate_score`).
-
-    Over each student's rollup score (already rounded), skipping students whose rollup
-    has no score: the mean `sum / n` rounded to 2 places, or the median
-    `(sorted[(n - 1) / 2] + sorted[n / 2]) / 2.0`, not rounded. No score: None. (Canvas's
-    count for the row is the number of student rollups, scored or not.)
-    """
-    present = [s for s in scores if s is not None]
-    if not present:
-        return None
-    if how == "mean":
-        return round_half_up(ruby_sum(present) / len(present))
-    ordered = sorted(present)
-    n = len(ordered)
-    return (ordered[(n - 1) // 2] + ordered[n // 2]) / 2.0
-
-
-def rating_distribution(
-    rollups: Sequence[Rollup], ratings: Sequence[Rating]
-) -> list[tuple[Rating, int]]:
-    """Percent of students per rating for the gradebook header (`rating_percents`)."""
-    percents = rating_distribution_counts([r.score for r in rollups if r.count > 0], ratings)
-    return list(zip(ratings, percents, strict=True))

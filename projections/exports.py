@@ -35,9 +35,10 @@ from typing import Any, Literal
 
 import sqlite_utils
 
+from domain.course_summary import course_aggregate, rating_distribution
 from domain.ids import normalise_id
 from domain.rating import Rating
-from domain.rollup import Rollup, RollupSettings, course_aggregate, rating_distribution
+from domain.rollup import Rollup, RollupSettings
 from projections.hierarchy import HierarchyQueries
 from projections.queries import MasteryQueries, MasteryQuestion
 from projections.rollups import RollupRecord

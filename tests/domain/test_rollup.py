@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from domain.course_summary import course_aggregate, rating_distribution
 from domain.rating import (
     DEFAULT_MASTERY_SCALE,
     DEFAULT_RUBRIC_CRITERION_RATINGS,
@@ -34,20 +35,17 @@ from domain.rollup import (
     Rollup,
     RollupSettings,
     compute_rollup,
-    course_aggregate,
     effective_method,
     formula_for,
     moment_seconds,
-    rating_distribution,
     result_time,
     result_value,
     rollup_of,
-    round_half_up,
-    ruby_sum,
     rules_for,
     scored_result,
     settings_from_scale,
 )
+from domain.ruby_math import round_half_up, ruby_sum
 
 T = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 DAY = timedelta(days=1)
