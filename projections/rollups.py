@@ -143,17 +143,9 @@ def scanned_results(
     """
     cursor = db.conn.cursor()
     as_of = [moment.valid, moment.known]
+    # The projection records in `moved_results` every result with versions under
+    # several keys, or under a key and none (read-model format 11).
     spanning = {tuple(found) for found in cursor.execute("SELECT * FROM moved_results")}
-    spanning.update(  # (legacy results name no key in any version: they need no look-up)
-        cursor.execute(
-            "SELECT k.root_account, k.result_id FROM result_versions k "
-            "WHERE (k.user_uuid IS NULL OR k.context_id IS NULL) AND k.event_time <= ? "
-            "AND k.recorded_at <= ? AND EXISTS (SELECT 1 FROM result_versions a "
-            "WHERE a.result_id = k.result_id AND a.root_account = k.root_account "
-            "AND a.user_uuid IS NOT NULL AND a.context_id IS NOT NULL)",
-            as_of,
-        )
-    )
     key_columns = _VERSION_FIELDS[: 5 if course is None else 3]  # the course's are known
     columns = _SCAN + "".join(f", r.{column}" for column in key_columns)
     groups: dict[tuple[str, ...], list[Scanned]] = {}

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-READ_MODEL_FORMAT = 10
+READ_MODEL_FORMAT = 11
 
 _VERSION_COLUMNS: dict[str, Any] = {
     "position": int,
