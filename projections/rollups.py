@@ -135,16 +135,14 @@ def scanned_results(
     For questions about many keys, e.g. a course grid, where a window over every
     version of every candidate result would cost most of the answer. A result's
     versions outside the filter matter only if one of them is its latest; as the filter
-    names key columns only, such a result has versions under several keys
-    (`moved_results`, kept by the projection) or a version naming no key (no student
-    or no course). Those few are looked up alone, the rest is grouped by key as read.
+    names key columns only, such a result has versions under several keys, or under a
+    key and under none (no student or no course): the projection lists both kinds in
+    `moved_results`. Those few are looked up alone, the rest is grouped by key as read.
     `course`: the filter's course, when it has one (its columns are then not read).
     Run it inside `one_snapshot`: it reads several times.
     """
     cursor = db.conn.cursor()
     as_of = [moment.valid, moment.known]
-    # The projection records in `moved_results` every result with versions under
-    # several keys, or under a key and none (read-model format 11).
     spanning = {tuple(found) for found in cursor.execute("SELECT * FROM moved_results")}
     key_columns = _VERSION_FIELDS[: 5 if course is None else 3]  # the course's are known
     columns = _SCAN + "".join(f", r.{column}" for column in key_columns)

@@ -183,15 +183,17 @@ class MasterySQLiteRecorder(SQLiteApplicationRecorder):
         c.executemany(
             self.insert_events_statement,
             [
-                (event.originator_id.hex, event.originator_version, event.topic, event.state)
-                if isinstance(event.originator_id, UUID)
-                else (event.originator_id, event.originator_version, event.topic, event.state)
+                (_id_text(event.originator_id), event.originator_version, event.topic, event.state)
                 for event in stored_events
             ],
         )
         c.execute("SELECT last_insert_rowid()")
         last = int(c.fetchone()[0])
         return list(range(last - len(stored_events) + 1, last + 1))
+
+
+def _id_text(originator_id: UUID | str) -> str:
+    return originator_id.hex if isinstance(originator_id, UUID) else originator_id
 
 
 def sqlite_log(path: Path) -> MasteryLog:
