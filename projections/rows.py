@@ -8,6 +8,7 @@ form of the root account's shard, times as fixed-width UTC text.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 import orjson
@@ -27,6 +28,7 @@ KIND_BY_CLASS = {
 }
 
 
+@cache  # a log has a dozen topics
 def kind_of_topic(topic: str) -> EntityKind | None:
     """`domain.aggregates:Result.ChangeRecorded` -> RESULT."""
     class_name = topic.rpartition(":")[2].partition(".")[0]
@@ -74,7 +76,6 @@ class StoredChange:
         "event_time",
         "home_shard",
         "kind",
-        "originator_id",
         "position",
         "recorded_at",
         "root_account",
@@ -85,14 +86,12 @@ class StoredChange:
     def __init__(
         self,
         position: int,
-        originator_id: str,
         kind: EntityKind,
         root_account: str,
         canvas_id: str,
         state: dict[str, Any],
     ) -> None:
         self.position = position
-        self.originator_id = originator_id
         self.kind = kind
         self.root_account = root_account
         self.canvas_id = canvas_id

@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-READ_MODEL_FORMAT = 11
+READ_MODEL_FORMAT = 12
 
 _VERSION_COLUMNS: dict[str, Any] = {
     "position": int,
@@ -168,12 +168,16 @@ BOOKKEEPING_TABLES: Tables = {
     "meta": ({"key": str, "value": str}, ["key"]),
 }
 
-INDEXES: Indexes = [
+RESULT_VERSION_INDEXES: Indexes = [
     # Questions name a student, an outcome or a course, rarely a root account: indexes
     # lead with what is asked. A result's key columns are never null for a rollup.
     ("result_versions", ["user_uuid", "outcome_id", "context_id"]),
     ("result_versions", ["context_id", "outcome_id"]),
-    ("result_versions", ["result_id"]),
+    ("result_versions", ["result_id", "root_account"]),
+]
+"""Made after the versions when a fresh read model is loaded in bulk (projections/bulk_load.py)."""
+
+INDEXES: Indexes = [
     ("outcome_versions", ["outcome_id", "valid_order"]),
     ("mastery_scale_versions", ["root_account", "context_type", "context_id"]),
     ("calculation_method_versions", ["root_account", "context_type", "context_id"]),
@@ -212,15 +216,18 @@ def read_model_format(db: sqlite_utils.Database) -> int | None:
 def insert_rows(
     db: sqlite_utils.Database, table: str, rows: list[dict[str, Any]], *, replace: bool = False
 ) -> None:
-    """Insert many rows with one statement (the columns of the first row)."""
+    """Insert many rows with one statement (the columns of the first row).
+
+    Named parameters: sqlite3 reads each value from the dicts in C.
+    """
     if not rows:
         return
     columns = list(rows[0])
     verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
     db.conn.executemany(
-        f"INSERT OR IGNORE INTO {table} ({', '.join(columns)}) "
-        f"VALUES ({', '.join('?' * len(columns))})".replace("INSERT OR IGNORE", verb, 1),
-        [tuple(row[column] for column in columns) for row in rows],
+        f"{verb} INTO {table} ({', '.join(columns)}) "
+        f"VALUES ({', '.join(':' + column for column in columns)})",
+        rows,
     )
 
 
@@ -233,7 +240,8 @@ def upsert_rows(
     columns = list(rows[0])
     updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
     db.conn.executemany(
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))}) "
+        f"INSERT INTO {table} ({', '.join(columns)}) "
+        f"VALUES ({', '.join(':' + column for column in columns)}) "
         f"ON CONFLICT({', '.join(key)}) DO UPDATE SET {updates}",
-        [tuple(row[column] for column in columns) for row in rows],
+        rows,
     )

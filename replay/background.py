@@ -16,6 +16,7 @@ import os
 import time
 from typing import Any
 
+from projections.bulk_load import bulk_loading
 from projections.catchup import catch_up, open_read_models
 from replay.store import Store
 
@@ -59,7 +60,10 @@ def _follow(store: Store, stop: multiprocessing.synchronize.Event) -> None:
         last_finish = time.monotonic()
         while True:
             stopping = stop.is_set()  # read before the pass: the last pass sees everything
-            due = stopping or time.monotonic() - last_finish >= FINISH_EVERY_SECONDS
+            # A bulk load (a new store) ends once, when the replay does.
+            due = stopping or (
+                time.monotonic() - last_finish >= FINISH_EVERY_SECONDS and not bulk_loading(db)
+            )
             catch_up(log, db, finish_when_level=due)
             if due:
                 last_finish = time.monotonic()

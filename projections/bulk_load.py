@@ -1,0 +1,214 @@
+"""Loading a fresh read model in bulk: versions first, indexes after, rollups in one scan.
+
+A rebuild, or the first replay into a new store, projects the whole log into empty
+tables. Done event by event, each batch looks up the rollup keys of its results,
+marks them pending and keeps three indexes of `result_versions` up to date: most of
+a rebuild's time, for rollups that do not exist yet. So a fresh read model starts
+in bulk mode (the `bulk_load` mark in `meta`): batches only insert versions; when
+the loop is level with the log, the indexes are made in one pass each, and every
+rollup is computed from one scan of the versions in key order, in the transaction
+of the batch that made the loop level. Until then `has_pending_work` is true, so a
+reader finishes the load itself before it answers, as it does for pending rollups.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+
+import sqlite_utils
+
+from projections.rollups import (
+    ROLLUP_COLUMNS,
+    RollupKey,
+    RollupRecord,
+    current_rollups_for_keys,
+    rollup_records,
+    score_rows,
+)
+from projections.schema import RESULT_VERSION_INDEXES, insert_rows, upsert_rows
+from projections.settings import SettingsResolver
+
+BULK_LOAD_MARK = "bulk_load"
+CHUNK = 1_000
+"""Rollups computed and written together: bounds memory (the scan's rows are most of
+it, ~10 MB a chunk at ten versions a key)."""
+
+Cause = tuple[int, str, str]
+"""The latest version behind a rollup: position, canvas_event, recorded_at."""
+
+_ROLLUP_KEY = ("user_uuid", "outcome_id", "context_id", "context_type", "root_account")
+_SCAN = (
+    f"SELECT {ROLLUP_COLUMNS}, r.position, r.canvas_event, r.recorded_at "
+    "FROM result_versions r INDEXED BY idx_result_versions_user_uuid_outcome_id_context_id "
+    "WHERE r.user_uuid IS NOT NULL AND r.outcome_id IS NOT NULL AND r.context_id IS NOT NULL "
+    "ORDER BY r.user_uuid, r.outcome_id, r.context_id"
+)
+
+
+def start_bulk_load(db: sqlite_utils.Database) -> None:
+    """Mark a read model just created (in its creating transaction) for a bulk load."""
+    db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, '1')", [BULK_LOAD_MARK])
+
+
+def bulk_loading(db: sqlite_utils.Database) -> bool:
+    row = db.execute("SELECT 1 FROM meta WHERE key = ?", [BULK_LOAD_MARK]).fetchone()
+    return row is not None
+
+
+def finish_bulk_load(db: sqlite_utils.Database, resolver: SettingsResolver) -> None:
+    """Index the versions, compute every rollup and its change-feed row, clear the mark.
+
+    Runs inside the loop's transaction: killed, it leaves the mark, and the next
+    pass does it again.
+    """
+    for table, columns in RESULT_VERSION_INDEXES:
+        db.table(table).create_index(columns, if_not_exists=True)
+    _record_moved_results(db)
+    spanning = {
+        tuple(row) for row in db.execute("SELECT root_account, result_id FROM moved_results")
+    }
+    deferred: dict[RollupKey, Cause] = {}
+    for groups, causes in _chunks_of_keys(db, spanning, deferred):
+        _store(db, rollup_records(score_rows(groups), resolver), causes)
+    if deferred:  # keys with a result whose versions span keys: the general path
+        _spanning_causes(db, deferred)
+        records, _ = current_rollups_for_keys(db, deferred, resolver)
+        _store(db, records, deferred)
+    db.execute("DELETE FROM meta WHERE key = ?", [BULK_LOAD_MARK])
+
+
+def _record_moved_results(db: sqlite_utils.Database) -> None:
+    """Results with versions under several keys, or under a key and under none.
+
+    What the event-by-event path records batch by batch (`_keys_of_results`).
+    """
+    key = (
+        "CASE WHEN user_uuid IS NULL OR outcome_id IS NULL OR context_id IS NULL THEN '' "
+        "ELSE user_uuid || x'1f' || outcome_id || x'1f' || context_type || x'1f' || context_id END"
+    )
+    db.execute(  # grouped in the order of an index: no sort, whatever the log's size
+        "INSERT OR IGNORE INTO moved_results (root_account, result_id) "
+        "SELECT root_account, result_id FROM result_versions GROUP BY result_id, root_account "
+        f"HAVING MIN({key}) != MAX({key})"
+    )
+
+
+def _chunks_of_keys(
+    db: sqlite_utils.Database,
+    spanning: set[tuple[str, ...]],
+    deferred: dict[RollupKey, Cause],
+) -> Iterator[tuple[dict[RollupKey, list[Any]], dict[RollupKey, Cause]]]:
+    """Every key's rows, each result in its latest version, a chunk of keys at a time.
+
+    The scan follows the index, so a key's rows come together (keys that share the
+    student, outcome and course but not the root account or context type come in
+    one run). A key holding a result in `spanning` goes to `deferred` instead.
+    """
+    groups: dict[RollupKey, dict[str, Any]] = {}
+    causes: dict[RollupKey, Cause] = {}
+    run: tuple[str, str, str] | None = None
+    cursor = db.conn.cursor()
+    cursor.execute(_SCAN)
+    while rows := cursor.fetchmany(4096):
+        for row in rows:
+            if run != row[1:3] + row[4:5] and len(groups) >= CHUNK:
+                yield _complete(groups, causes, deferred), causes
+                groups, causes = {}, {}
+            run = row[1:3] + row[4:5]
+            key: RollupKey = row[:5]
+            cause = causes.get(key)
+            if cause is None or cause[0] < row[15]:
+                causes[key] = row[15:18]
+            if (row[0], row[5]) in spanning:
+                deferred[key] = row[15:18]  # its cause: set when the key is complete
+            latest = groups.setdefault(key, {})
+            seen = latest.get(row[5])
+            if seen is None or seen[6] < row[6]:
+                latest[row[5]] = row
+    if groups:
+        yield _complete(groups, causes, deferred), causes
+
+
+def _complete(
+    groups: dict[RollupKey, dict[str, Any]],
+    causes: dict[RollupKey, Cause],
+    deferred: dict[RollupKey, Cause],
+) -> dict[RollupKey, list[Any]]:
+    """Complete keys, each result in its latest version; deferred keys get their cause."""
+    complete = {}
+    for key, latest in groups.items():
+        if key in deferred:
+            deferred[key] = causes[key]
+        else:
+            complete[key] = list(latest.values())
+    return complete
+
+
+def _spanning_causes(db: sqlite_utils.Database, deferred: dict[RollupKey, Cause]) -> None:
+    """A deferred key's cause is also the latest version of its spanning results."""
+    latest: dict[tuple[str, str], Cause] = {}
+    for root_account, result_id, *cause in db.execute(
+        "SELECT r.root_account, r.result_id, r.position, r.canvas_event, r.recorded_at "
+        "FROM moved_results m JOIN result_versions r USING (root_account, result_id) "
+        "ORDER BY r.position"
+    ):
+        latest[(root_account, result_id)] = (cause[0], cause[1], cause[2])
+    for key, (root_account, result_id) in _spanning_members(db, deferred):
+        found = latest.get((root_account, result_id))
+        if found is not None and found[0] > deferred[key][0]:
+            deferred[key] = found
+
+
+def _spanning_members(
+    db: sqlite_utils.Database, keys: Iterable[RollupKey]
+) -> Iterator[tuple[RollupKey, tuple[str, str]]]:
+    wanted = set(keys)
+    for row in db.execute(
+        "SELECT r.root_account, r.user_uuid, r.outcome_id, r.context_type, r.context_id, "
+        "r.result_id FROM moved_results m JOIN result_versions r USING (root_account, result_id)"
+    ):
+        key = row[:5]
+        if key in wanted:
+            yield key, (row[0], row[5])
+
+
+def _store(
+    db: sqlite_utils.Database, records: Sequence[RollupRecord], causes: dict[RollupKey, Cause]
+) -> None:
+    """The rollups, and a feed row for each (they are all new), in the feed's order."""
+    rows = [record.as_row() for record in records]
+    upsert_rows(db, "rollups", rows, _ROLLUP_KEY)
+    feed = []
+    for record, row in zip(records, rows, strict=True):
+        position, event, recorded_at = causes[record.key]
+        feed.append(
+            {
+                "root_account": row["root_account"],
+                "user_uuid": row["user_uuid"],
+                "outcome_id": row["outcome_id"],
+                "context_type": row["context_type"],
+                "context_id": row["context_id"],
+                "old_score": None,
+                "new_score": row["score"],
+                "old_rating": None,
+                "new_rating": row["rating_description"],
+                "new_rating_points": row["rating_points"],
+                "new_rating_color": row["rating_color"],
+                "new_mastery": row["mastery"],
+                "new_count": row["count"],
+                "caused_by_position": position,
+                "caused_by_event": event,
+                "recorded_at": recorded_at,
+            }
+        )
+    feed.sort(
+        key=lambda item: (
+            item["caused_by_position"],
+            item["root_account"],
+            item["user_uuid"],
+            item["outcome_id"],
+            item["context_id"],
+        )
+    )
+    insert_rows(db, "rollup_changes", feed)
