@@ -137,26 +137,38 @@ class HierarchyProjector:
             ("outcome_link_versions", "link_id", links),
         ):
             # Every context the entity was ever in: a move between contexts touches both.
+            # No DISTINCT in these lookups (`touched` is a set): with it, SQLite picks the
+            # (root_account, context) index to read rows in DISTINCT's order, and scans
+            # every link of the root account for each one, quadratic in a large world.
             for key in {(row["root_account"], row[id_column]) for row in rows}:
                 touched.update(
                     (key[0], context_type, context_id)
-                    for context_type, context_id in db.execute(
-                        f"SELECT DISTINCT context_type, context_id FROM {table} "
-                        f"WHERE root_account = ? AND {id_column} = ?",
-                        list(key),
-                    )
+                    for context_type, context_id in db.execute(_contexts_of(table, id_column), key)
                 )
         for root_account, outcome_id in outcomes:
             touched.update(
                 (root_account, context_type, context_id)
                 for context_type, context_id in db.execute(
-                    "SELECT DISTINCT context_type, context_id FROM outcome_link_versions "
-                    "WHERE root_account = ? AND outcome_id = ?",
-                    [root_account, outcome_id],
+                    _contexts_of("outcome_link_versions", "outcome_id"), [root_account, outcome_id]
                 )
             )
         for context in sorted(touched, key=repr):
             refresh_paths(db, context)
+
+
+def _contexts_of(table: str, id_column: str) -> str:
+    return (
+        f"SELECT context_type, context_id FROM {table} WHERE root_account = ? AND {id_column} = ?"
+    )
+
+
+def context_lookups() -> list[str]:
+    """The statements `apply` runs for each entity of a batch (tested for their plan)."""
+    return [
+        _contexts_of("outcome_group_versions", "group_id"),
+        _contexts_of("outcome_link_versions", "link_id"),
+        _contexts_of("outcome_link_versions", "outcome_id"),
+    ]
 
 
 def refresh_paths(db: sqlite_utils.Database, context: ContextKey) -> None:

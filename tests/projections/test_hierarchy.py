@@ -251,3 +251,22 @@ def test_a_rebuild_gives_the_rows_the_incremental_path_gave(tmp_path: Path) -> N
     assert all(incremental.values())
     assert run("rebuild", "--store", str(store)).exit_code == 0
     assert my_tables(store) == incremental
+
+
+def test_an_entitys_contexts_are_found_by_its_key_not_by_scanning_its_root_account(
+    tmp_path: Path,
+) -> None:
+    """Each batch of groups and links looks up the contexts of every entity in it: a scan
+    of the root account's rows for each would make a large world's replay quadratic."""
+    from projections.catchup import open_read_models
+    from projections.hierarchy import context_lookups
+
+    db = open_read_models(tmp_path / "read-models.sqlite")
+    try:
+        for statement in context_lookups():
+            plan = " ".join(
+                row[3] for row in db.execute(f"EXPLAIN QUERY PLAN {statement}", ["1", "2"])
+            )
+            assert "root_account=? AND" in plan, (statement, plan)
+    finally:
+        db.close()
