@@ -18,6 +18,8 @@ from typing import Any
 
 import sqlite_utils
 
+from projections.feed_rows import Cause as FeedCause
+from projections.feed_rows import feed_row, in_feed_order
 from projections.rollups import (
     ROLLUP_COLUMNS,
     RollupKey,
@@ -184,36 +186,8 @@ def _store(
     """The rollups, and a feed row for each (they are all new), in the feed's order."""
     rows = [record.as_row() for record in records]
     upsert_rows(db, "rollups", rows, _ROLLUP_KEY)
-    feed = []
-    for record, row in zip(records, rows, strict=True):
-        position, event, recorded_at = causes[record.key]
-        feed.append(
-            {
-                "root_account": row["root_account"],
-                "user_uuid": row["user_uuid"],
-                "outcome_id": row["outcome_id"],
-                "context_type": row["context_type"],
-                "context_id": row["context_id"],
-                "old_score": None,
-                "new_score": row["score"],
-                "old_rating": None,
-                "new_rating": row["rating_description"],
-                "new_rating_points": row["rating_points"],
-                "new_rating_color": row["rating_color"],
-                "new_mastery": row["mastery"],
-                "new_count": row["count"],
-                "caused_by_position": position,
-                "caused_by_event": event,
-                "recorded_at": recorded_at,
-            }
-        )
-    feed.sort(
-        key=lambda item: (
-            item["caused_by_position"],
-            item["root_account"],
-            item["user_uuid"],
-            item["outcome_id"],
-            item["context_id"],
-        )
-    )
-    insert_rows(db, "rollup_changes", feed)
+    feed = [
+        feed_row(record.key, None, row, FeedCause(*causes[record.key]))
+        for record, row in zip(records, rows, strict=True)
+    ]
+    insert_rows(db, "rollup_changes", in_feed_order(feed))

@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import sqlite_utils
 
 from domain.kinds import EntityKind
 from projections.bulk_load import bulk_loading, finish_bulk_load, start_bulk_load
+from projections.feed_rows import Cause, feed_row, in_feed_order
 from projections.rollups import RollupKey, RollupRecord, current_rollups_for_keys
 from projections.rows import VERSION_TABLES, StoredChange, context_account_row
 from projections.schema import (
@@ -199,14 +200,6 @@ def _tracked_position(db: sqlite_utils.Database) -> int:
     return int(row[0] or 0)
 
 
-class Cause(NamedTuple):
-    """The latest event that touched a rollup: what the change feed names."""
-
-    position: int
-    event: str
-    recorded_at: str
-
-
 def _mark_pending(db: sqlite_utils.Database, causes: dict[RollupKey, StoredChange]) -> None:
     db.conn.executemany(
         "INSERT INTO rollups_pending (root_account, user_uuid, outcome_id, context_type, "
@@ -253,48 +246,12 @@ def _record_changes(
         new = (row["score"], row["rating_description"], row["count"], row["mastery"])
         if old is not None and tuple(old) == new:
             continue
-        feed.append(_feed_row(record.key, old, row, causes[record.key]))
+        feed.append(feed_row(record.key, old, row, causes[record.key]))
     for key in sorted(gone):
         old = before.get(key)
         if old is not None:
-            feed.append(_feed_row(key, old, None, causes[key]))
-    feed.sort(
-        key=lambda item: (
-            item["caused_by_position"],
-            item["root_account"],
-            item["user_uuid"],
-            item["outcome_id"],
-            item["context_id"],
-        )
-    )
-    insert_rows(db, "rollup_changes", feed)
-
-
-def _feed_row(
-    key: RollupKey,
-    old: Sequence[Any] | None,
-    new: dict[str, Any] | None,
-    cause: Cause,
-) -> dict[str, Any]:
-    root_account, user_uuid, outcome_id, context_type, context_id = key
-    return {
-        "root_account": root_account,
-        "user_uuid": user_uuid,
-        "outcome_id": outcome_id,
-        "context_type": context_type,
-        "context_id": context_id,
-        "old_score": old[0] if old else None,
-        "new_score": new["score"] if new else None,
-        "old_rating": old[1] if old else None,
-        "new_rating": new["rating_description"] if new else None,
-        "new_rating_points": new["rating_points"] if new else None,
-        "new_rating_color": new["rating_color"] if new else None,
-        "new_mastery": new["mastery"] if new else None,
-        "new_count": new["count"] if new else 0,
-        "caused_by_position": cause.position,
-        "caused_by_event": cause.event,
-        "recorded_at": cause.recorded_at,
-    }
+            feed.append(feed_row(key, old, None, causes[key]))
+    insert_rows(db, "rollup_changes", in_feed_order(feed))
 
 
 def _rollup_key(row: dict[str, Any]) -> RollupKey:
