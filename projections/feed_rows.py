@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-RollupKey = tuple[str, str, str, str, str]
+from projections.rollups import RollupKey
 
 
 class Cause(NamedTuple):
