@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
+from operator import attrgetter
 from typing import Any
 
 import sqlite_utils
@@ -26,6 +27,8 @@ from projections.rollups import (
 )
 from projections.rows import time_text
 from projections.settings import END_OF_TIME, Moment, SettingsResolver
+
+_BY_KEY = attrgetter("key")
 
 
 class QueryError(ValueError):
@@ -77,14 +80,21 @@ class MasteryQueries:
             return self._current(question)
         where, params = _filters(question)
         moment = question.moment
+        across_courses = question.all_courses
         with one_snapshot(self.db):
             if question.users:  # a few students: one window over their results' versions
                 scored = score_rows(latest_results(self.db, where, params, moment))
-            else:  # a course grid, an outcome, everything: one scan, the same answer
-                course = None if question.course is None else normalise_id(question.course)
-                scored = scanned_results(self.db, where, params, moment, course)
+                resolver = SettingsResolver(self.db, moment)
+                return rollup_records(scored, resolver, across_courses=across_courses)
+            # a course grid, an outcome, everything: one scan, the same answer, rolled up
+            # an outcome at a time (`scanned_results`), then put in key order
+            course = None if question.course is None else normalise_id(question.course)
             resolver = SettingsResolver(self.db, moment)
-            return rollup_records(scored, resolver, across_courses=question.all_courses)
+            records = []
+            for part in scanned_results(self.db, where, params, moment, course):
+                records += rollup_records(part, resolver, across_courses=across_courses)
+            records.sort(key=_BY_KEY)
+        return records
 
     def rollup(
         self,

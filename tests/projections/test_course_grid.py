@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
+from projections import rollups
 from projections.queries import MasteryQueries, MasteryQuestion
 from projections.rollups import RollupRecord
 from replay.generate import GeneratorSettings, write_dump
@@ -57,13 +58,18 @@ def answers_agree(db: sqlite_utils.Database, course: str, moment: datetime | Non
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> sqlite_utils.Database:
+def generated_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("grid")
     dump = base / "dump.jsonl"
     with dump.open("wb") as out:
         write_dump(GENERATED, out)
     run_replay(open_store(str(base / "store"), create=True), [str(dump)])
-    return open_read_side(open_store(str(base / "store"), create=False))
+    return base / "store"
+
+
+@pytest.fixture(scope="module")
+def generated(generated_store: Path) -> sqlite_utils.Database:
+    return open_read_side(open_store(str(generated_store), create=False))
 
 
 def test_a_generated_course_grid_equals_each_students_answers(
@@ -86,6 +92,45 @@ def test_a_generated_course_grid_equals_each_students_answers(
         as_of_after = MasteryQueries(generated).rollups(MasteryQuestion(course=course, as_of=after))
         current = MasteryQueries(generated).rollups(MasteryQuestion(course=course))
         assert [shown(record) for record in as_of_after] == [shown(record) for record in current]
+
+
+def test_a_grid_asked_while_a_statement_of_the_connection_runs_is_the_same(
+    generated: sqlite_utils.Database, generated_store: Path
+) -> None:
+    """The grid's rows come through a function SQLite calls, which cannot be replaced
+    while a statement of the connection runs: then they come through a cursor."""
+    course = generated.execute("SELECT context_id FROM rollups LIMIT 1").fetchone()[0]
+    question = MasteryQuestion(course=course, as_of=datetime(2030, 1, 1, tzinfo=UTC))
+    expected = MasteryQueries(generated).rollups(question)
+    db = open_read_side(open_store(str(generated_store), create=False))
+    try:
+        running = db.conn.execute("SELECT result_id FROM result_versions")
+        assert running.fetchone() is not None
+        # registered, but not let go of; then not replaceable: read with a cursor
+        assert MasteryQueries(db).rollups(question) == expected
+        assert MasteryQueries(db).rollups(question) == expected
+        running.close()
+        assert MasteryQueries(db).rollups(question) == expected
+    finally:
+        db.close()
+
+
+def test_an_error_while_the_grid_is_read_comes_out_as_itself(
+    generated: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Not as SQLite's "user-defined function raised exception"; the connection stays usable."""
+    course = generated.execute("SELECT context_id FROM rollups LIMIT 1").fetchone()[0]
+    question = MasteryQuestion(course=course, as_of=datetime(2030, 1, 1, tzinfo=UTC))
+    expected = MasteryQueries(generated).rollups(question)
+
+    def unreadable(text: str | None) -> None:
+        raise ValueError(f"not a time: {text!r}")
+
+    monkeypatch.setattr(rollups, "_moment", unreadable)
+    with pytest.raises(ValueError, match="not a time"):
+        MasteryQueries(generated).rollups(question)
+    monkeypatch.undo()
+    assert MasteryQueries(generated).rollups(question) == expected
 
 
 def shown(record: RollupRecord) -> tuple[object, ...]:
