@@ -17,12 +17,12 @@ from typing import Any
 import sqlite_utils
 
 from domain.ids import normalise_id
+from projections.grid_scan import scanned_results
 from projections.rollups import (
     RollupRecord,
     latest_results,
     one_snapshot,
     rollup_records,
-    scanned_results,
     score_rows,
 )
 from projections.rows import time_text

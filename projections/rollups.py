@@ -13,13 +13,11 @@ from __future__ import annotations
 import gc
 import sqlite3
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from operator import itemgetter
-from sys import intern
-from typing import Any, cast
+from typing import Any
 
 import sqlite_utils
 
@@ -35,7 +33,7 @@ from domain.rollup import (
 from projections.rows import time_text
 from projections.settings import NOW, Moment, SettingsResolver
 
-_VERSION_FIELDS = (
+VERSION_FIELDS = (
     "root_account",
     "user_uuid",
     "outcome_id",
@@ -52,7 +50,7 @@ _VERSION_FIELDS = (
     "associated_asset_type",
     "associated_asset_id",
 )
-ROLLUP_COLUMNS = ", ".join(f"r.{column}" for column in _VERSION_FIELDS)
+ROLLUP_COLUMNS = ", ".join(f"r.{column}" for column in VERSION_FIELDS)
 """What a rollup needs of a result version (not the whole row: memory), in this order:
 rows are read by position (`Row`), the rollup key first."""
 
@@ -60,7 +58,7 @@ Row = Sequence[Any]
 """A result version as ROLLUP_COLUMNS selects it: a tuple or an `sqlite3.Row`."""
 
 Scanned = tuple[Any, ...]
-"""A result version as `_SCAN` reads it, its key columns after (`scanned_results`)."""
+"""A result version as `projections.grid_scan` reads it, its key columns after."""
 
 RollupKey = tuple[str, str, str, str, str]
 """(root_account, user_uuid, outcome_id, context_type, context_id)"""
@@ -110,7 +108,7 @@ def latest_results(
     sql = (
         "WITH candidates AS (SELECT DISTINCT root_account, result_id FROM result_versions "
         f"WHERE ({where})) "
-        f"SELECT {', '.join(_VERSION_FIELDS)} FROM (SELECT r.*, ROW_NUMBER() OVER ("
+        f"SELECT {', '.join(VERSION_FIELDS)} FROM (SELECT r.*, ROW_NUMBER() OVER ("
         "PARTITION BY r.root_account, r.result_id ORDER BY r.valid_order DESC) AS version_rank "
         "FROM candidates c JOIN result_versions r "
         "ON r.root_account = c.root_account AND r.result_id = c.result_id "
@@ -122,210 +120,6 @@ def latest_results(
     for row in db.execute(sql, arguments):
         grouped[row[:5]].append(row)
     return grouped
-
-
-def scanned_results(
-    db: sqlite_utils.Database,
-    where: str,
-    params: Sequence[Any],
-    moment: Moment,
-    course: str | None = None,
-) -> Iterator[dict[RollupKey, list[ScoredResult]]]:
-    """What `score_rows(latest_results(...))` gives, from one scan of the matching versions,
-    an outcome at a time.
-
-    For questions about many keys, e.g. a course grid, where a window over every
-    version of every candidate result would cost most of the answer. A result's
-    versions outside the filter matter only if one of them is its latest; as the filter
-    names key columns only, such a result has versions under several keys, or under a
-    key and under none (no student or no course): the projection lists both kinds in
-    `moved_results`. Those few are looked up alone, the rest is grouped by key as read.
-    `course`: the filter's course, when it has one (its columns are then not read).
-    Run it inside `one_snapshot`: it reads several times.
-
-    A grid reads hundreds of thousands of versions, and most of its time went to the
-    processor's caches missing them. So a version is made a result as it is read (its
-    row then dropped), unless it is deleted or has no score; the few keys with such a
-    version, or with a result read in several versions, are worked out again at the end
-    (`_latest_versions`). And each part holds every key of one outcome (of every course:
-    what `rollup_records` merges across courses stays together), outcomes in the order
-    they were read, to be rolled up while their results are still in the caches. The
-    parts, and the keys in them, are in no particular order.
-    """
-    cursor = db.conn.cursor()
-    as_of = [moment.valid, moment.known]
-    spanning = {tuple(found) for found in cursor.execute("SELECT * FROM moved_results")}
-    key_columns = _VERSION_FIELDS[: 5 if course is None else 3]  # the course's are known
-    columns = _SCAN + "".join(f", r.{column}" for column in key_columns)
-    # by key, each version read and its valid_order, one after the other: the version
-    # made a result at once, unless deleted or without a score (then as read)
-    groups: defaultdict[tuple[str, ...], list[Any]] = defaultdict(list)
-    unsettled: set[tuple[str, ...]] = set()  # keys with a version as read
-    spanned: set[tuple[str, str]] = set()
-    moments = _Moments()
-    failed: list[BaseException] = []
-
-    def read(  # a version, as _SCAN reads it
-        result_id: str,
-        score: float | None,
-        percent: float | None,
-        possible: float | None,
-        is_quiz: int,
-        asset_type: str | None,
-        asset_id: str | None,
-        assessed_at: str | None,
-        valid_order: str,
-        deleted: int,
-        *key: str,
-    ) -> None:
-        try:
-            if spanning and (key[0], result_id) in spanning:
-                spanned.add((key[0], result_id))
-                return
-            found = groups[key]
-            if deleted or score is None:
-                unsettled.add(key)
-                row = (result_id, score, percent, possible, is_quiz, asset_type, asset_id)
-                found.append((*row, assessed_at, valid_order, deleted, *key))
-            else:
-                found.append(
-                    (result_id, score, percent, possible, is_quiz, asset_type, asset_id)
-                    + moments[assessed_at]
-                )
-            found.append(valid_order)
-        except BaseException as error:  # SQLite would only say that it raised
-            failed.append(error)
-            raise
-
-    _each_row(
-        db,
-        columns,
-        f"FROM result_versions r WHERE ({where}) AND r.event_time <= ? AND r.recorded_at <= ?",
-        [*params, *as_of],
-        read,
-        failed,
-    )
-    for root_account, result_id in spanned:  # in its latest version, if that still matches
-        latest = cursor.execute(
-            f"SELECT {columns}, ({where}) FROM result_versions r "
-            "WHERE r.root_account = ? AND r.result_id = ? AND r.event_time <= ? "
-            "AND r.recorded_at <= ? ORDER BY r.valid_order DESC LIMIT 1",
-            [*params, root_account, result_id, *as_of],
-        ).fetchone()
-        if latest[-1]:
-            groups[latest[10:-1]] += (latest[:-1], latest[8])
-            unsettled.add(latest[10:-1])
-    outcomes: defaultdict[str, list[tuple[str, ...]]] = defaultdict(list)
-    for key in groups:
-        if key[1] is None or key[2] is None or (course is None and key[4] is None):
-            continue
-        outcomes[key[2]].append(key)
-    suffix = () if course is None else ("Course", course)
-    try:
-        for keys in outcomes.values():
-            scored: dict[RollupKey, list[ScoredResult]] = {}
-            for key in keys:
-                versions = groups.pop(key)  # freed as used: what comes next reuses the memory
-                kept: list[ScoredResult] | None = (made := versions[::2])
-                if key in unsettled or (
-                    len(made) > 1 and len(set(map(_RESULT_ID, made))) < len(made)
-                ):  # a version deleted, without a score, or a result's second
-                    kept = _latest_versions(versions, moments)
-                if kept is None:
-                    continue  # every result deleted: no rollup
-                # interned: the records are sorted by key, comparing equal strings often
-                key_of = (intern(key[0]), intern(key[1]), *key[2:], *suffix)
-                scored[cast(RollupKey, key_of)] = kept
-            yield scored
-    finally:  # SQLite may keep `read` a while (see `_each_row`), not what it read
-        groups.clear()
-        moments.clear()
-
-
-_SCAN = (
-    "r.result_id, r.score, r.percent, r.possible, "
-    "r.artifact_type IS 'Quizzes::QuizSubmission', r.associated_asset_type, "
-    "r.associated_asset_id, r.assessed_at, r.valid_order, r.workflow_state IS 'deleted'"
-)
-"""What `scanned_results` reads of a version before its key: the fields of
-`ROLLUP_COLUMNS`, the two tests the rules make of them done by SQLite (fewer objects),
-the first seven as a `ScoredResult` starts."""
-
-_EACH_ROW = "scanned_results_row"
-
-
-def _each_row(
-    db: sqlite_utils.Database,
-    columns: str,
-    source: str,
-    arguments: list[Any],
-    read: Callable[..., None],
-    failed: list[BaseException],
-) -> None:
-    """`read(*row)` for each row of `SELECT {columns} {source}`, in SQLite's order.
-
-    SQLite hands the rows to `read` as a function it calls, rather than to a cursor: for
-    each column it reads, a cursor lets go of the GIL and takes it back (Python 3.11),
-    which made most of a course grid's time; a function is given a row at once. What
-    `read` raises it puts in `failed` (SQLite only says that the function raised).
-    """
-    conn = db.conn
-    try:
-        conn.create_function(_EACH_ROW, -1, read)
-    except sqlite3.OperationalError:  # a statement of this connection is running
-        for row in conn.execute(f"SELECT {columns} {source}", arguments):
-            read(*row)
-        return
-    try:
-        conn.execute(f"SELECT count({_EACH_ROW}({columns})) {source}", arguments).fetchall()
-    except sqlite3.OperationalError:
-        if failed:
-            raise failed[0] from None
-        raise
-    finally:  # lets go of `read`, unless a statement of this connection is running:
-        with suppress(sqlite3.OperationalError):  # then the next call replaces it
-            conn.create_function(_EACH_ROW, -1, None)
-
-
-def _latest_versions(read: list[Any], moments: _Moments) -> list[ScoredResult] | None:
-    """The results that count of a key `scanned_results` could not settle as it read it:
-    what `_scored` gives of its rows once each result is in its latest version (None:
-    every result deleted).
-
-    `read`: the key's versions in the order read, each followed by its valid_order, and
-    each a `ScoredResult` already or (deleted, without a score) laid out as `_SCAN`
-    reads it. A result keeps the place of its first version read, its latest's value.
-    """
-    latest: dict[str, tuple[str, Any]] = {}
-    for version, order in zip(read[::2], read[1::2], strict=True):
-        seen = latest.get(version[0])
-        if seen is None or seen[0] < order:
-            latest[version[0]] = (order, version)
-    kept: list[ScoredResult] = []
-    present = False
-    for _, version in latest.values():
-        if len(version) == _SCORED_WIDTH:
-            kept.append(version)
-            present = True
-        elif not version[9]:  # not deleted
-            present = True
-            if version[1] is not None:
-                kept.append(version[:7] + moments[version[7]])
-    return kept if present else None
-
-
-_SCORED_WIDTH = 9
-"""A `ScoredResult`'s length: shorter than any row `scanned_results` reads."""
-
-_RESULT_ID = itemgetter(0)
-
-
-class _Moments(dict[str | None, tuple[datetime | None, int]]):
-    """Each assessed_at text parsed once (one assessment is often several results)."""
-
-    def __missing__(self, text: str | None) -> tuple[datetime | None, int]:
-        found = self[text] = _moment(text)
-        return found
 
 
 def _scored(
@@ -345,12 +139,12 @@ def _scored(
         if row[1] is not None:
             at = times.get(row[7])
             if at is None:
-                at = times[row[7]] = _moment(row[7])
+                at = times[row[7]] = moment_of(row[7])
             kept.append(row[:7] + at)
     return kept if present else None
 
 
-def _moment(text: str | None) -> tuple[datetime | None, int]:
+def moment_of(text: str | None) -> tuple[datetime | None, int]:
     moment = datetime.fromisoformat(text) if text else None
     return moment, moment_seconds(moment)
 
