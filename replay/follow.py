@@ -32,6 +32,7 @@ import sqlite_utils
 from eventsourcing.persistence import InterfaceError, OperationalError
 
 from projections.catchup import DEFAULT_BATCH, catch_up, open_read_models, position_of
+from replay.collector import batch_collection
 from replay.log import MasteryLog
 from replay.store import Store
 
@@ -206,7 +207,10 @@ class Follower:
             if now - self._last_report >= self.report_every:
                 self._report(self.lag(), force=True)
 
-        self.applied += catch_up(self._log, self._db, batch_size=self.batch_size, on_batch=on_batch)
+        with batch_collection():
+            self.applied += catch_up(
+                self._log, self._db, batch_size=self.batch_size, on_batch=on_batch
+            )
 
     def _wait(self, seconds: float, *, wake_on_notify: bool) -> None:
         """Sleep up to `seconds`; a NOTIFY on the log's channel ends it early."""

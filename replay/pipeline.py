@@ -13,6 +13,7 @@ import sqlite_utils
 
 from projections.catchup import catch_up, has_pending_work, open_read_models, position_of
 from replay.background import BackgroundProjection
+from replay.collector import batch_collection
 from replay.progress import progress_bar
 from replay.quarantine import Quarantine
 from replay.sources import DumpReader
@@ -46,6 +47,13 @@ def run_replay(
     when the append stopped early (--strict or an error), so that what was stored
     is also answerable.
     """
+    with batch_collection():
+        return _replay(store, paths, options, stdin)
+
+
+def _replay(
+    store: Store, paths: Sequence[str], options: ReplayOptions, stdin: BinaryIO | None
+) -> ReplaySummary:
     from replay.parsing import WORKER_THRESHOLD_BYTES, parse_dumps
 
     reader = DumpReader(paths, stdin=stdin, max_line_bytes=options.max_line_bytes)
@@ -147,9 +155,8 @@ def rebuild_read_models(store: Store) -> dict[str, Any]:
         )
     log = store.open_log()
     try:
-        events = _project(store, log)
-    except sqlite3.DatabaseError:
-        raise
+        with batch_collection():
+            events = _project(store, log)
     finally:
         log.close()
     elapsed = perf_counter() - started
