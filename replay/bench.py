@@ -15,7 +15,6 @@ import os
 import random
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,6 +32,7 @@ from projections.catchup import open_read_models
 from projections.queries import MasteryQueries, MasteryQuestion
 from replay.bench_duckdb import duckdb_reference
 from replay.generate import GeneratorSettings, estimate_events, write_dump
+from replay.launcher import Launcher
 
 FLOOR_BATCH = 5_000
 
@@ -108,20 +108,31 @@ def floor_append(dump: Path, scratch: Path) -> float:
     return elapsed
 
 
+_launcher: Launcher | None = None
+
+
 def run_process(arguments: list[str]) -> tuple[float, int]:
     """Wall seconds and peak RSS (bytes) of one whole `python -m replay` process."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "replay", *arguments],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - started
-    if status != 0:
-        stderr = process.stderr.read().decode() if process.stderr else ""
-        raise RuntimeError(f"python -m replay {' '.join(arguments)} failed: {stderr}")
-    return elapsed, usage.ru_maxrss * 1024
+    start_launcher()
+    assert _launcher is not None
+    outcome = _launcher.run([sys.executable, "-m", "replay", *arguments])
+    if outcome["status"] != 0:
+        raise RuntimeError(f"python -m replay {' '.join(arguments)} failed: {outcome['stderr']}")
+    return outcome["seconds"], outcome["max_rss_bytes"]
+
+
+def start_launcher() -> None:
+    """Start the launcher now, while this process is small (see `Launcher`)."""
+    global _launcher
+    if _launcher is None:
+        _launcher = Launcher()
+
+
+def stop_launcher() -> None:
+    global _launcher
+    if _launcher is not None:
+        _launcher.close()
+        _launcher = None
 
 
 def directory_size(path: Path) -> int:
@@ -340,10 +351,14 @@ def main(
 ) -> None:
     """Measure replay, rebuild and point-in-time latency against the machine's floor."""
     console = Console(stderr=True)
-    with tempfile.TemporaryDirectory(prefix="mastery-bench-") as scratch:
-        base = workdir or Path(scratch)
-        base.mkdir(parents=True, exist_ok=True)
-        figures = benchmark(events, seed, base, console, grid=grid)
+    start_launcher()
+    try:
+        with tempfile.TemporaryDirectory(prefix="mastery-bench-") as scratch:
+            base = workdir or Path(scratch)
+            base.mkdir(parents=True, exist_ok=True)
+            figures = benchmark(events, seed, base, console, grid=grid)
+    finally:
+        stop_launcher()
     report(figures, Console())
     if json_path is not None:
         json_path.write_bytes(

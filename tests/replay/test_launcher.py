@@ -1,0 +1,43 @@
+"""The benchmark's launcher reports a command's own peak memory, not the benchmark's."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from replay.launcher import Launcher
+
+MB = 1 << 20
+USE_200_MB = "b = bytearray(200 * 2**20)\nfor i in range(0, len(b), 4096): b[i] = 1"
+
+
+@pytest.fixture
+def launcher() -> Iterator[Launcher]:
+    started = Launcher()  # before this process grows, as the benchmark does
+    yield started
+    started.close()
+
+
+def test_a_small_command_reports_a_small_peak_however_large_the_caller(
+    launcher: Launcher,
+) -> None:
+    ballast = bytearray(300 * MB)
+    ballast[::4096] = b"\x01" * len(ballast[::4096])  # touched: really resident
+    outcome = launcher.run([sys.executable, "-c", "pass"])
+    assert outcome["status"] == 0
+    assert outcome["max_rss_bytes"] < 100 * MB
+    del ballast
+
+
+def test_a_command_that_uses_memory_reports_it(launcher: Launcher) -> None:
+    outcome = launcher.run([sys.executable, "-c", USE_200_MB])
+    assert outcome["status"] == 0
+    assert outcome["max_rss_bytes"] >= 200 * MB
+
+
+def test_a_failing_command_reports_its_status_and_error(launcher: Launcher) -> None:
+    outcome = launcher.run([sys.executable, "-c", "raise SystemExit('no such store')"])
+    assert outcome["status"] != 0
+    assert "no such store" in outcome["stderr"]
