@@ -93,15 +93,13 @@ class Rollup:
 
 
 _NEW_ROLLUP = object.__new__
-(
-    _SET_SCORE,
-    _SET_COUNT,
-    _SET_MASTERY,
-    _SET_RATING,
-    _SET_METHOD,
-    _SET_INT,
-    _SET_LATEST,
-) = (getattr(Rollup, name).__set__ for name in Rollup.__slots__)
+_SET_SCORE = Rollup.__dict__["score"].__set__  # each slot's setter, by name
+_SET_COUNT = Rollup.__dict__["count"].__set__
+_SET_MASTERY = Rollup.__dict__["mastery"].__set__
+_SET_RATING = Rollup.__dict__["rating"].__set__
+_SET_METHOD = Rollup.__dict__["calculation_method"].__set__
+_SET_INT = Rollup.__dict__["calculation_int"].__set__
+_SET_LATEST = Rollup.__dict__["latest_assessed_at"].__set__
 
 
 def _rollup(

@@ -178,7 +178,7 @@ def _each_row(
         return
     try:
         conn.execute(f"SELECT count({_EACH_ROW}({columns})) {source}", arguments).fetchall()
-    except sqlite3.OperationalError:
+    except sqlite3.Error:  # OperationalError, or DataError for an OverflowError
         if failed:
             raise failed[0] from None
         raise

@@ -122,7 +122,7 @@ def run_process(arguments: list[str]) -> tuple[float, int]:
 
 
 def start_launcher() -> None:
-    """Start the launcher now, while this process is small (see `Launcher`)."""
+    """Start the launcher (see replay/launcher.py) once, for every command of a run."""
     global _launcher
     if _launcher is None:
         _launcher = Launcher()

@@ -8,7 +8,9 @@ settings caches, the program itself. That was a fifth of a replay's time at 1M e
 (measured: 125.7 s -> 100.6 s of wall time, 158 s -> 128 s of CPU) and an eighth of a
 rebuild's. Inside `batch_collection()` it runs about a hundred times less often, and
 what existed before the loop is frozen out of its scans. Cycles, should any appear,
-are still collected, only later.
+are still collected, only later (among objects frozen at the start: after the loop).
+Meant for the main thread of a command-line process; it does not guard against two
+threads entering at once.
 """
 
 from __future__ import annotations
@@ -36,12 +38,17 @@ def batch_collection() -> Iterator[None]:
         yield
         return
     thresholds = gc.get_threshold()
+    # A host program may have frozen objects itself (a pre-fork server does): then
+    # they stay frozen, and nothing is frozen or unfrozen here.
+    freezing = gc.get_freeze_count() == 0
     _depth += 1
-    gc.freeze()
+    if freezing:
+        gc.freeze()
     gc.set_threshold(YOUNG_THRESHOLD, OLDER_THRESHOLD, OLDER_THRESHOLD)
     try:
         yield
     finally:
         gc.set_threshold(*thresholds)
-        gc.unfreeze()
+        if freezing:
+            gc.unfreeze()
         _depth -= 1

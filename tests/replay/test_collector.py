@@ -32,10 +32,24 @@ def test_inside_a_batch_loop_the_young_generation_is_collected_rarely() -> None:
     before = gc.get_threshold()
     with batch_collection():
         assert gc.get_threshold()[0] == YOUNG_THRESHOLD
+        frozen = gc.get_freeze_count()
+        assert frozen > 0  # what existed before the loop is left out of the scans
         with batch_collection():  # nested: the outer block keeps the settings
             pass
         assert gc.get_threshold()[0] == YOUNG_THRESHOLD
+        assert gc.get_freeze_count() == frozen
     assert gc.get_threshold() == before
+
+
+def test_objects_the_host_program_froze_stay_frozen() -> None:
+    gc.freeze()  # as a pre-fork server does at startup
+    try:
+        frozen = gc.get_freeze_count()
+        with batch_collection():
+            assert gc.get_threshold()[0] == YOUNG_THRESHOLD
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()
 
 
 def test_the_collector_is_restored_when_the_loop_fails() -> None:

@@ -15,9 +15,8 @@ USE_200_MB = "b = bytearray(200 * 2**20)\nfor i in range(0, len(b), 4096): b[i] 
 
 @pytest.fixture
 def launcher() -> Iterator[Launcher]:
-    started = Launcher()  # before this process grows, as the benchmark does
-    yield started
-    started.close()
+    with Launcher() as started:
+        yield started
 
 
 def test_a_small_command_reports_a_small_peak_however_large_the_caller(
@@ -35,6 +34,23 @@ def test_a_command_that_uses_memory_reports_it(launcher: Launcher) -> None:
     outcome = launcher.run([sys.executable, "-c", USE_200_MB])
     assert outcome["status"] == 0
     assert outcome["max_rss_bytes"] >= 200 * MB
+
+
+def test_a_command_with_a_large_stderr_does_not_raise_the_next_ones_peak(
+    launcher: Launcher,
+) -> None:
+    chatty = "import sys\nsys.stderr.write('x' * 200 * 2**20)"
+    assert launcher.run([sys.executable, "-c", chatty])["status"] == 0
+    assert launcher.run([sys.executable, "-c", "pass"])["max_rss_bytes"] < 100 * MB
+
+
+def test_a_command_that_cannot_start_is_reported_and_the_launcher_goes_on(
+    launcher: Launcher,
+) -> None:
+    outcome = launcher.run(["/no/such/program"])
+    assert outcome["status"] == -1
+    assert "No such file" in outcome["stderr"]
+    assert launcher.run([sys.executable, "-c", "pass"])["status"] == 0
 
 
 def test_a_failing_command_reports_its_status_and_error(launcher: Launcher) -> None:
