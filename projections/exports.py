@@ -38,7 +38,8 @@ import sqlite_utils
 from domain.course_summary import course_aggregate, rating_distribution
 from domain.ids import normalise_id
 from domain.rating import Rating
-from domain.rollup import Rollup, RollupSettings
+from domain.rollup import Rollup
+from domain.rollup_settings import RollupSettings
 from projections.hierarchy import HierarchyQueries
 from projections.queries import MasteryQueries, MasteryQuestion
 from projections.rollups import RollupRecord

@@ -34,7 +34,7 @@ from typing import Any
 import sqlite_utils
 
 from domain.rating import Rating
-from domain.rollup import RollupSettings
+from domain.rollup_settings import RollupSettings
 from projections.exports import CourseView
 from projections.settings import SettingsResolver
 

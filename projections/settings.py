@@ -27,7 +27,7 @@ from domain.rating import (
     DEFAULT_RUBRIC_CRITERION_RATINGS,
     Rating,
 )
-from domain.rollup import RollupSettings, settings_from_scale
+from domain.rollup_settings import RollupSettings, settings_from_scale
 
 END_OF_TIME = "9999-12-31T23:59:59.999999Z"
 MAX_ACCOUNT_DEPTH = 32

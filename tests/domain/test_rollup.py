@@ -33,16 +33,18 @@ from domain.rollup import (
     QUIZ_SUBMISSION,
     ResultValue,
     Rollup,
-    RollupSettings,
     compute_rollup,
-    effective_method,
-    formula_for,
     moment_seconds,
     result_time,
     result_value,
     rollup_of,
     rules_for,
     scored_result,
+)
+from domain.rollup_settings import (
+    RollupSettings,
+    effective_method,
+    formula_for,
     settings_from_scale,
 )
 from domain.ruby_math import round_half_up, ruby_sum
