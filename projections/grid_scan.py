@@ -12,7 +12,6 @@ import sqlite3
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import suppress
-from datetime import datetime
 from operator import itemgetter
 from sys import intern
 from typing import Any, cast
@@ -20,7 +19,7 @@ from typing import Any, cast
 import sqlite_utils
 
 from domain.rollup import ScoredResult
-from projections.rollups import VERSION_FIELDS, RollupKey, moment_of
+from projections.rollups import VERSION_FIELDS, Moments, RollupKey
 from projections.settings import Moment
 
 
@@ -62,7 +61,7 @@ def scanned_results(
     groups: defaultdict[tuple[str, ...], list[Any]] = defaultdict(list)
     unsettled: set[tuple[str, ...]] = set()  # keys with a version as read
     spanned: set[tuple[str, str]] = set()
-    moments = _Moments()
+    moments = Moments()
     failed: list[BaseException] = []
 
     def read(  # a version, as _SCAN reads it
@@ -187,7 +186,7 @@ def _each_row(
             conn.create_function(_EACH_ROW, -1, None)
 
 
-def _latest_versions(read: list[Any], moments: _Moments) -> list[ScoredResult] | None:
+def _latest_versions(read: list[Any], moments: Moments) -> list[ScoredResult] | None:
     """The results that count of a key `scanned_results` could not settle as it read it:
     what `_scored` gives of its rows once each result is in its latest version (None:
     every result deleted).
@@ -218,11 +217,3 @@ _SCORED_WIDTH = 9
 """A `ScoredResult`'s length: shorter than any row `scanned_results` reads."""
 
 _RESULT_ID = itemgetter(0)
-
-
-class _Moments(dict[str | None, tuple[datetime | None, int]]):
-    """Each assessed_at text parsed once (one assessment is often several results)."""
-
-    def __missing__(self, text: str | None) -> tuple[datetime | None, int]:
-        found = self[text] = moment_of(text)
-        return found

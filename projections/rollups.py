@@ -58,7 +58,9 @@ Row = Sequence[Any]
 """A result version as ROLLUP_COLUMNS selects it: a tuple or an `sqlite3.Row`."""
 
 Scanned = tuple[Any, ...]
-"""A result version as `projections.grid_scan` reads it, its key columns after."""
+"""A result version laid out as `projections.grid_scan` reads it: result_id, score,
+percent, possible, is a classic quiz, asset type and id, assessed_at, valid_order,
+deleted (`_as_scanned` lays out a `Row` so)."""
 
 RollupKey = tuple[str, str, str, str, str]
 """(root_account, user_uuid, outcome_id, context_type, context_id)"""
@@ -122,13 +124,10 @@ def latest_results(
     return grouped
 
 
-def _scored(
-    rows: Sequence[Scanned], times: dict[str | None, tuple[datetime | None, int]]
-) -> list[ScoredResult] | None:
-    """The results that count, from rows laid out as `_SCAN` reads them.
+def _scored(rows: Sequence[Scanned], times: Moments) -> list[ScoredResult] | None:
+    """The results that count, from rows laid out as `Scanned`.
 
-    None when every result is deleted: the key has no rollup at all. `times` keeps
-    each assessed_at text parsed (one assessment is often several results).
+    None when every result is deleted: the key has no rollup at all.
     """
     kept: list[ScoredResult] = []
     present = False
@@ -137,16 +136,21 @@ def _scored(
             continue
         present = True
         if row[1] is not None:
-            at = times.get(row[7])
-            if at is None:
-                at = times[row[7]] = moment_of(row[7])
-            kept.append(row[:7] + at)
+            kept.append(row[:7] + times[row[7]])
     return kept if present else None
 
 
 def moment_of(text: str | None) -> tuple[datetime | None, int]:
     moment = datetime.fromisoformat(text) if text else None
     return moment, moment_seconds(moment)
+
+
+class Moments(dict[str | None, tuple[datetime | None, int]]):
+    """Each assessed_at text parsed once (one assessment is often several results)."""
+
+    def __missing__(self, text: str | None) -> tuple[datetime | None, int]:
+        found = self[text] = moment_of(text)
+        return found
 
 
 @contextmanager
@@ -175,7 +179,7 @@ def one_snapshot(db: sqlite_utils.Database) -> Iterator[None]:
 def score_rows(grouped: dict[RollupKey, list[Row]]) -> dict[RollupKey, list[ScoredResult]]:
     """Per key, the results that count, from rows as `ROLLUP_COLUMNS` selects them."""
     scored: dict[RollupKey, list[ScoredResult]] = {}
-    times: dict[str | None, tuple[datetime | None, int]] = {}
+    times = Moments()
     for key, rows in grouped.items():
         kept = _scored([_as_scanned(row) for row in rows], times)
         if kept is not None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from projections import grid_scan
+from projections import rollups
 from projections.queries import MasteryQueries, MasteryQuestion
 from projections.rollups import RollupRecord
 from replay.generate import GeneratorSettings, write_dump
@@ -126,7 +126,7 @@ def test_an_error_while_the_grid_is_read_comes_out_as_itself(
     def unreadable(text: str | None) -> None:
         raise ValueError(f"not a time: {text!r}")
 
-    monkeypatch.setattr(grid_scan, "moment_of", unreadable)
+    monkeypatch.setattr(rollups, "moment_of", unreadable)
     with pytest.raises(ValueError, match="not a time"):
         MasteryQueries(generated).rollups(question)
     monkeypatch.undo()
