@@ -11,7 +11,7 @@ from pathlib import Path
 
 import orjson
 
-from replay.generate import GeneratorSettings, write_dump
+from replay.synthetic.generate import GeneratorSettings, write_dump
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = GeneratorSettings(

@@ -27,7 +27,7 @@ from projections.rows import StoredChange, kind_of_topic
 from projections.schema import READ_MODEL_FORMAT, create_bookkeeping, read_model_format
 
 if TYPE_CHECKING:  # the log is only handed in: a query need not import eventsourcing
-    from replay.log import MasteryLog
+    from replay.store.log import MasteryLog
 
 
 class Projector(Protocol):
@@ -77,7 +77,7 @@ def open_read_models(path: Path) -> sqlite_utils.Database:
         if found is None:
             _create_schema(db)
     except sqlite3.OperationalError:
-        raise  # cannot open, read-only, disk full, locked: not the file's fault (replay/faults.py)
+        raise  # cannot open, read-only, disk full, locked: not the file's fault
     except sqlite3.DatabaseError as error:
         raise ReadModelError(
             f"{path} is not a usable database ({error}): run `mastery rebuild`"

@@ -1,5 +1,5 @@
 """`python -m replay ...` is `mastery ...`."""
 
-from replay.cli import main
+from replay.cli.app import main
 
 main()

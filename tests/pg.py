@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from replay.store import READ_MODELS_ENV
+from replay.store.location import READ_MODELS_ENV
 
 PG_URL_ENV = "MASTERY_TEST_POSTGRES_URL"
 DEFAULT_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"

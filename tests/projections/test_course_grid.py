@@ -17,9 +17,9 @@ import sqlite_utils
 from projections import rollups
 from projections.queries import MasteryQueries, MasteryQuestion
 from projections.rollups import RollupRecord
-from replay.generate import GeneratorSettings, write_dump
-from replay.pipeline import open_read_side, run_replay
-from replay.store import open_store
+from replay.jobs.pipeline import open_read_side, run_replay
+from replay.store.location import open_store
+from replay.synthetic.generate import GeneratorSettings, write_dump
 from tests.builders import OTHER_STUDENT, STUDENT, outcome, result
 from tests.projections.helpers import replay_events
 

@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from projections.queries import MasteryQueries, MasteryQuestion
-from replay.generate import GeneratorSettings, generate_events
-from replay.pipeline import open_read_side, run_replay
-from replay.store import open_store
+from replay.jobs.pipeline import open_read_side, run_replay
+from replay.store.location import open_store
+from replay.synthetic.generate import GeneratorSettings, generate_events
 from tests.replay.helpers import log_contents
 
 GENERATED = GeneratorSettings(

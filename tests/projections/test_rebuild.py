@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from replay.generate import GeneratorSettings, write_dump
+from replay.synthetic.generate import GeneratorSettings, write_dump
 from tests.replay.helpers import run
 
 TABLES = (
@@ -98,7 +98,7 @@ def test_a_question_finishes_the_rollups_a_follower_left_pending(
     tmp_path: Path, generated_dump: Path
 ) -> None:
     from projections.catchup import catch_up, has_pending_work, open_read_models
-    from replay.store import open_store
+    from replay.store.location import open_store
 
     store = tmp_path / "store"
     assert run("replay", "--store", str(store), str(generated_dump)).exit_code == 0

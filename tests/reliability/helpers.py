@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from replay.generate import GeneratorSettings, write_dump
+from replay.synthetic.generate import GeneratorSettings, write_dump
 from tests.replay.helpers import log_contents, versions_are_contiguous
 
 # Columns that differ between two correct runs of the same dump: when it was recorded

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import pytest
 
-from replay.parsing import WORKER_THRESHOLD_BYTES
+from replay.ingest.parsing import WORKER_THRESHOLD_BYTES
 from tests.reliability.corpus import ACCEPTED, Case, build_corpus
 from tests.replay.helpers import replay_json, run, stored_events
 

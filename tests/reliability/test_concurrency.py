@@ -10,7 +10,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from replay.generate import GeneratorSettings, write_dump
+from replay.synthetic.generate import GeneratorSettings, write_dump
 from tests.reliability.helpers import assert_same_store, mastery
 from tests.replay.helpers import log_contents
 

@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from domain.events import EVENT_TYPES, CanvasEvent, NotLearning, parse_event
 from domain.rejections import Rejection
-from replay.sources import DumpReader
+from replay.ingest.sources import DumpReader
 from tests.conftest import NOW
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

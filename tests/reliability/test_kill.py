@@ -121,7 +121,7 @@ def test_a_rebuild_killed_midway_is_finished_by_the_next_command(
 # but the transaction is not committed.
 _KILL_IN_LOG_BATCH = """
 import os, signal, sys
-from replay.log import MasterySQLiteRecorder
+from replay.store.log import MasterySQLiteRecorder
 original = MasterySQLiteRecorder._insert_events
 calls = [0]
 def insert_then_die(self, cursor, stored_events, **kwargs):
@@ -131,7 +131,7 @@ def insert_then_die(self, cursor, stored_events, **kwargs):
         os.kill(os.getpid(), signal.SIGKILL)
     return result
 MasterySQLiteRecorder._insert_events = insert_then_die
-from replay.cli import main
+from replay.cli.app import main
 sys.argv = ["mastery", *sys.argv[1:]]
 main()
 """
@@ -148,7 +148,7 @@ def apply_then_die(self, db, changes):
     if calls[0] == int(os.environ["KILL_AT_BATCH"]):
         os.kill(os.getpid(), signal.SIGKILL)
 type(last).apply = apply_then_die
-from replay.cli import main
+from replay.cli.app import main
 sys.argv = ["mastery", *sys.argv[1:]]
 main()
 """

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from replay.generate import GeneratorSettings, generate_events
+from replay.synthetic.generate import GeneratorSettings, generate_events
 from tests.replay.helpers import log_contents, replay_json, run
 
 GENERATED = GeneratorSettings(

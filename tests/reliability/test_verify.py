@@ -70,7 +70,7 @@ def test_a_missing_event_makes_versions_not_contiguous(sample_store: Path, tmp_p
 
 
 def test_an_event_that_names_no_entity_is_reported(sample_store: Path, tmp_path: Path) -> None:
-    from replay.compression import StateCompressor
+    from replay.store.compression import StateCompressor
 
     store = copy_of(sample_store, tmp_path / "nameless")
     compressor = StateCompressor()

@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 from typer.testing import CliRunner
 
-from replay.cli import app
-from replay.compression import StateCompressor
+from replay.cli.app import app
+from replay.store.compression import StateCompressor
 
 _COMPRESSOR = StateCompressor()
 
@@ -62,7 +62,7 @@ def versions_are_contiguous(store: Path) -> bool:
 
 def states_as_of(store: Path, moment: datetime) -> dict[str, Any]:
     """Every aggregate's state as of `moment`, folded through the real domain classes."""
-    from replay.store import Store
+    from replay.store.location import Store
 
     log = Store(store).open_log()
     try:

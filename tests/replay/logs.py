@@ -10,8 +10,8 @@ from uuid import UUID
 
 import orjson
 
-from replay.generate import GeneratorSettings, write_dump
-from replay.store import open_store
+from replay.store.location import open_store
+from replay.synthetic.generate import GeneratorSettings, write_dump
 
 StoredRow = tuple[UUID, int, str, bytes]
 
@@ -36,7 +36,7 @@ def raw_events(location: str, *, read_models: str | None = None) -> list[StoredR
 
 def states(location: str) -> list[dict[str, Any]]:
     """Every stored event's decoded state, with its aggregate id and version."""
-    from replay.compression import StateCompressor
+    from replay.store.compression import StateCompressor
 
     compressor = StateCompressor()
     events = []

@@ -8,7 +8,7 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from replay import bench
+from replay.bench import run as bench
 
 
 @pytest.mark.slow

@@ -8,8 +8,8 @@ from pathlib import Path
 import orjson
 import pytest
 
-from replay.bench_duckdb import RESULT_EVENTS, duckdb_reference
-from replay.generate import GeneratorSettings, write_dump
+from replay.bench.duckdb_reference import RESULT_EVENTS, duckdb_reference
+from replay.synthetic.generate import GeneratorSettings, write_dump
 
 SETTINGS = GeneratorSettings(
     students=40,

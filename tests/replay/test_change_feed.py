@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 import pytest
 
-from replay.generate import GeneratorSettings, write_dump
+from replay.synthetic.generate import GeneratorSettings, write_dump
 from tests.builders import outcome, result
 from tests.projections.helpers import replay_events
 from tests.replay.helpers import run

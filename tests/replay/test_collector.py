@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from replay.collector import YOUNG_THRESHOLD, batch_collection
-from replay.pipeline import rebuild_read_models, run_replay
-from replay.store import open_store
+from replay.jobs.collector import YOUNG_THRESHOLD, batch_collection
+from replay.jobs.pipeline import rebuild_read_models, run_replay
+from replay.store.location import open_store
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample.jsonl"
 

@@ -14,7 +14,12 @@ from typing import Any
 import orjson
 import pytest
 
-from replay.generate import GeneratorSettings, estimate_events, generate_events, write_dump
+from replay.synthetic.generate import (
+    GeneratorSettings,
+    estimate_events,
+    generate_events,
+    write_dump,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 LEARNING_EVENTS = {

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from replay.generate import GeneratorSettings, write_dump
-from replay.ingest import Ingestor
-from replay.quarantine import Quarantine
-from replay.sources import DumpReader, RawRecord
-from replay.store import open_store
+from replay.ingest.ingestor import Ingestor
+from replay.ingest.sources import DumpReader, RawRecord
+from replay.store.location import open_store
+from replay.store.quarantine import Quarantine
+from replay.synthetic.generate import GeneratorSettings, write_dump
 from tests.replay.helpers import log_contents, replay_json, versions_are_contiguous
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from replay.launcher import Launcher
+from replay.bench.launcher import Launcher
 
 MB = 1 << 20
 USE_200_MB = "b = bytearray(200 * 2**20)\nfor i in range(0, len(b), 4096): b[i] = 1"

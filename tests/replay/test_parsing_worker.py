@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from replay import parsing
-from replay.generate import GeneratorSettings, write_dump
-from replay.pipeline import run_replay
-from replay.sources import DumpReader
-from replay.store import open_store
+from replay.ingest import parsing
+from replay.ingest.sources import DumpReader
+from replay.jobs.pipeline import run_replay
+from replay.store.location import open_store
+from replay.synthetic.generate import GeneratorSettings, write_dump
 from tests.replay.helpers import log_contents, stored_events
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import orjson
 import pytest
 
-from replay.pgstore import EVENTS_TABLE, MARKER_TABLE, PostgresLocation
-from replay.store import READ_MODELS_ENV
+from replay.store.location import READ_MODELS_ENV
+from replay.store.postgres import EVENTS_TABLE, MARKER_TABLE, PostgresLocation
 from tests.replay.helpers import run
 from tests.replay.logs import (
     contents,
@@ -394,8 +394,8 @@ def test_copy_moves_a_directory_log_to_postgres_event_for_event(
 def test_an_interrupted_copy_finishes_when_run_again(
     tmp_path: Path, pg_store_url: str, dump: Path
 ) -> None:
-    from replay.copy import copy_log
-    from replay.store import open_store
+    from replay.jobs.copy import copy_log
+    from replay.store.location import open_store
 
     source = str(tmp_path / "source")
     replay(source, dump)

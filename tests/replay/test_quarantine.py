@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
-from replay.pipeline import ReplayOptions, run_replay
-from replay.store import open_store
+from replay.jobs.pipeline import ReplayOptions, run_replay
+from replay.store.location import open_store
 from tests.replay.helpers import replay_json, run, stored_events
 
 

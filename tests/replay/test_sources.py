@@ -12,8 +12,8 @@ from typing import Any
 import orjson
 import pytest
 
-from replay import sources
-from replay.sources import DumpReader, Location, RawRecord, SourceError, expand_paths
+from replay.ingest import sources
+from replay.ingest.sources import DumpReader, Location, RawRecord, SourceError, expand_paths
 
 
 def event(n: int) -> dict[str, Any]:

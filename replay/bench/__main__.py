@@ -1,0 +1,3 @@
+from replay.bench.run import main
+
+main()

@@ -1,0 +1,113 @@
+"""Run commands and report their peak memory truthfully, from a small process.
+
+Linux keeps a process's memory high-water mark across `exec`: a command forked from a
+process that holds 300 MB reports at least 300 MB as its own peak (`wait4`'s
+`ru_maxrss`), whatever it used itself. The benchmark holds the memory of its floor and
+of DuckDB, so until 2026-11-27 every peak it printed for a replay or a rebuild was at
+least its own size (at 1M: 285 MB for both in one run, 296 MB in another; a replay's
+largest process peaks at ~200 MB). So the benchmark runs its commands through this
+launcher, a freshly started small process: a command forked from it inherits its
+small high-water mark, not the benchmark's.
+
+The peak reported is that of the command's largest process (`wait4` gives the maximum
+over a process and its waited-for children, not their sum): a replay runs three.
+
+Protocol: one JSON array of arguments per line on stdin; for each, one JSON object on
+stdout: seconds (wall), status (as `wait4` gives it; -1 if it could not start),
+max_rss_bytes, stderr (its tail).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from types import TracebackType
+from typing import Any
+
+STDERR_TAIL = 4_000
+
+
+def run(arguments: list[str]) -> dict[str, Any]:
+    """Start one command, wait for it, and say what it cost."""
+    with tempfile.TemporaryFile() as stderr:  # a file: a chatty command cannot block on it
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            arguments, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        seconds = time.perf_counter() - started
+        # Only the tail is read: reading a large stderr whole would raise this process's
+        # own high-water mark, and with it every later command's reported peak.
+        size = stderr.seek(0, os.SEEK_END)
+        stderr.seek(max(0, size - STDERR_TAIL))
+        tail = stderr.read().decode(errors="replace")
+    return {
+        "seconds": seconds,
+        "status": status,
+        "max_rss_bytes": usage.ru_maxrss * 1024,
+        "stderr": tail,
+    }
+
+
+class Launcher:
+    """The client side: a launcher process, and the commands it runs for the caller."""
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "replay.bench.launcher"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
+
+    def __enter__(self) -> Launcher:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def run(self, arguments: list[str]) -> dict[str, Any]:
+        assert self._process.stdin is not None and self._process.stdout is not None
+        try:
+            self._process.stdin.write(json.dumps(arguments).encode() + b"\n")
+            self._process.stdin.flush()
+            answer = self._process.stdout.readline()
+        except OSError as error:  # BrokenPipeError: the launcher is gone
+            raise RuntimeError(f"the benchmark's launcher process is gone ({error})") from None
+        if not answer:
+            raise RuntimeError("the benchmark's launcher process ended unexpectedly")
+        outcome: dict[str, Any] = json.loads(answer)
+        return outcome
+
+    def close(self) -> None:
+        for stream in (self._process.stdin, self._process.stdout):
+            if stream is not None:
+                stream.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+def main() -> None:
+    for line in sys.stdin:
+        try:
+            outcome = run(json.loads(line))
+        except Exception as error:  # a command that cannot start, a line that is not JSON
+            outcome = {"seconds": 0.0, "status": -1, "max_rss_bytes": 0, "stderr": repr(error)}
+        sys.stdout.write(json.dumps(outcome) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,390 @@
+"""The benchmark: what a replay, a rebuild and a point-in-time question cost here.
+
+Every figure is measured in one run, next to a floor measured in the same run on the
+same file (reading it and `orjson.loads` of every line; the same plus a raw batched
+SQLite append), because these machines are noisy and only ratios travel. Replay and
+rebuild run as whole processes (`python -m replay ...`), as a user runs them, and
+their peak RSS comes from the operating system (`wait4`).
+
+    python -m replay.bench --events 1000000 --json bench.json
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from projections.catchup import open_read_models
+from projections.queries import MasteryQueries, MasteryQuestion
+from replay.bench.duckdb_reference import duckdb_reference
+from replay.bench.launcher import Launcher
+from replay.synthetic.generate import GeneratorSettings, estimate_events, write_dump
+
+FLOOR_BATCH = 5_000
+
+
+@dataclass
+class Figures:
+    events: int = 0
+    dump_bytes: int = 0
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def add(self, step: str, seconds: float, **values: Any) -> dict[str, Any]:
+        row = {"step": step, "seconds": round(seconds, 3), **values}
+        if self.events and seconds > 0 and "events_per_second" not in values:
+            row["events_per_second"] = round(self.events / seconds)
+        self.rows.append(row)
+        return row
+
+
+def settings_for(events: int, seed: int) -> GeneratorSettings:
+    """Generator settings giving about `events` events: students grow, the rest stays."""
+    base = GeneratorSettings(
+        students=100,
+        outcomes=12,
+        results_per_student=60,
+        seed=seed,
+        duplicates=0.02,
+        shuffle_seconds=3600,
+        legacy=0.01,
+    )
+    per_student = estimate_events(base) / base.students
+    students = max(1, round(events / per_student))
+    return GeneratorSettings(
+        students=students,
+        outcomes=12,
+        results_per_student=60,
+        seed=seed,
+        duplicates=0.02,
+        shuffle_seconds=3600,
+        legacy=0.01,
+    )
+
+
+def floor_loads(dump: Path) -> tuple[float, int]:
+    started = time.perf_counter()
+    count = 0
+    with dump.open("rb") as lines:
+        for line in lines:
+            orjson.loads(line)
+            count += 1
+    return time.perf_counter() - started, count
+
+
+def floor_append(dump: Path, scratch: Path) -> float:
+    """Read, parse, and append every line raw to SQLite in batches (WAL)."""
+    connection = sqlite3.connect(scratch)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, name TEXT, body BLOB)")
+    started = time.perf_counter()
+    batch: list[tuple[str, bytes]] = []
+    with dump.open("rb") as lines:
+        for line in lines:
+            event = orjson.loads(line)
+            batch.append((event["metadata"]["event_name"], line))
+            if len(batch) >= FLOOR_BATCH:
+                with connection:
+                    connection.executemany("INSERT INTO events (name, body) VALUES (?, ?)", batch)
+                batch.clear()
+    with connection:
+        connection.executemany("INSERT INTO events (name, body) VALUES (?, ?)", batch)
+    elapsed = time.perf_counter() - started
+    connection.close()
+    return elapsed
+
+
+_launcher: Launcher | None = None
+
+
+def run_process(arguments: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak RSS (bytes) of one whole `python -m replay` process."""
+    start_launcher()
+    assert _launcher is not None
+    outcome = _launcher.run([sys.executable, "-m", "replay", *arguments])
+    if outcome["status"] != 0:
+        raise RuntimeError(f"python -m replay {' '.join(arguments)} failed: {outcome['stderr']}")
+    return outcome["seconds"], outcome["max_rss_bytes"]
+
+
+def start_launcher() -> None:
+    """Start the launcher (see replay/bench/launcher.py) once, for every command of a run."""
+    global _launcher
+    if _launcher is None:
+        _launcher = Launcher()
+
+
+def stop_launcher() -> None:
+    global _launcher
+    if _launcher is not None:
+        _launcher.close()
+        _launcher = None
+
+
+def directory_size(path: Path) -> int:
+    return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
+
+
+def point_in_time(store: Path, questions: int, seed: int) -> dict[str, Any]:
+    """Latency of random (student, outcome, course, T) questions, and of a course grid."""
+    db = open_read_models(store / "read-models.sqlite")
+    try:
+        keys = db.execute(
+            "SELECT user_uuid, outcome_id, context_id FROM rollups ORDER BY random() LIMIT ?",
+            [questions],
+        ).fetchall()
+        span = db.execute("SELECT MIN(event_time), MAX(event_time) FROM result_versions").fetchone()
+        first, last = (datetime.fromisoformat(value) for value in span)
+        chooser = random.Random(seed)
+        queries = MasteryQueries(db)
+        latencies = []
+        for user, outcome, course in keys:
+            moment = first + (last - first) * chooser.random()
+            started = time.perf_counter()
+            queries.rollup(user, outcome, course, as_of=moment)
+            latencies.append(time.perf_counter() - started)
+        latencies.sort()
+        course, students, outcomes = db.execute(
+            "SELECT context_id, COUNT(DISTINCT user_uuid), COUNT(DISTINCT outcome_id) FROM rollups "
+            "GROUP BY context_id ORDER BY COUNT(*) DESC LIMIT 1"
+        ).fetchone()
+        middle = first + (last - first) / 2
+        started = time.perf_counter()
+        grid = queries.rollups(MasteryQuestion(course=course, as_of=middle))
+        grid_seconds = time.perf_counter() - started
+    finally:
+        db.close()
+    cli_runs = []
+    for user, outcome, course in keys[:15]:
+        started = time.perf_counter()
+        run_process(
+            [
+                "query",
+                "--store",
+                str(store),
+                "--user",
+                user,
+                "--outcome",
+                outcome,
+                "--course",
+                course,
+                "--as-of",
+                (middle + timedelta(seconds=1)).isoformat(),
+                "--format",
+                "json",
+            ]
+        )
+        cli_runs.append(time.perf_counter() - started)
+    return {
+        "questions": len(latencies),
+        "api_p50_ms": round(1000 * latencies[len(latencies) // 2], 3),
+        "api_p99_ms": round(1000 * latencies[int(len(latencies) * 0.99) - 1], 3),
+        "cli_median_s": round(statistics.median(cli_runs), 3),
+        "grid": {
+            "course": course,
+            "students": students,
+            "outcomes": outcomes,
+            "rollups": len(grid),
+            "seconds": round(grid_seconds, 3),
+        },
+    }
+
+
+def benchmark(
+    events: int, seed: int, workdir: Path, console: Console, *, grid: bool = True
+) -> Figures:
+    figures = Figures()
+    dump = workdir / "dump.jsonl"
+    console.print(f"generating about {events:,} events ...")
+    with dump.open("wb") as out:
+        figures.events = write_dump(settings_for(events, seed), out)
+    figures.dump_bytes = dump.stat().st_size
+
+    loads_seconds, _ = floor_loads(dump)
+    floor = figures.add("floor: read + orjson.loads", loads_seconds)
+    append_seconds = floor_append(dump, workdir / "floor.sqlite")
+    append_floor = figures.add("floor: + raw SQLite append (WAL, 5,000/commit)", append_seconds)
+    reference = duckdb_reference(dump)  # None without the `bench` extra
+    if reference is not None:
+        duck = figures.add(
+            "reference: DuckDB, latest score per pair (no history)",
+            reference["seconds"],
+            pairs=reference["pairs"],
+        )
+        duck["ratio_to_append_floor"] = round(append_floor["seconds"] / duck["seconds"], 3)
+        duck["ratio_to_loads_floor"] = round(floor["seconds"] / duck["seconds"], 3)
+
+    store = workdir / "store"
+    console.print("mastery replay ...")
+    seconds, rss = run_process(["replay", "--store", str(store), str(dump)])
+    replay_row = figures.add(
+        "mastery replay (log + read models)",
+        seconds,
+        peak_rss_mb=rss >> 20,
+        store_mb=directory_size(store) >> 20,
+    )
+    console.print("mastery rebuild ...")
+    seconds, rss = run_process(["rebuild", "--store", str(store)])
+    rebuild_row = figures.add("mastery rebuild (all read models)", seconds, peak_rss_mb=rss >> 20)
+    for row in (replay_row, rebuild_row):
+        row["ratio_to_append_floor"] = round(append_floor["seconds"] / row["seconds"], 3)
+        row["ratio_to_loads_floor"] = round(floor["seconds"] / row["seconds"], 3)
+    console.print("point-in-time questions ...")
+    figures.extra["point_in_time"] = point_in_time(store, 1000, seed)
+    figures.extra["dump_mb"] = figures.dump_bytes >> 20
+    figures.extra["store_mb"] = directory_size(store) >> 20
+    if grid:
+        console.print("a course of 1,000 students x 50 outcomes ...")
+        figures.extra["big_grid"] = big_course_grid(workdir / "grid", seed)
+    return figures
+
+
+def big_course_grid(workdir: Path, seed: int) -> dict[str, Any]:
+    """The target's grid: one course, 1,000 students, 50 outcomes, as of mid-term.
+
+    The course links all 50 outcomes and grades them in turn, 200 results per student
+    (~200,000 events): by mid-term nearly every student has a rollup of every outcome.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    dump = workdir / "course.jsonl"
+    settings = GeneratorSettings(
+        students=1_000,
+        outcomes=50,
+        results_per_student=200,
+        courses=1,
+        seed=seed,
+        outcomes_per_course=50,
+    )
+    with dump.open("wb") as out:
+        write_dump(settings, out)
+    store = workdir / "store"
+    run_process(["replay", "--store", str(store), str(dump)])
+    db = open_read_models(store / "read-models.sqlite")
+    try:
+        course, students, outcomes = db.execute(
+            "SELECT context_id, COUNT(DISTINCT user_uuid), COUNT(DISTINCT outcome_id) "
+            "FROM rollups GROUP BY context_id ORDER BY COUNT(*) DESC LIMIT 1"
+        ).fetchone()
+        first, last = (
+            datetime.fromisoformat(value)
+            for value in db.execute(
+                "SELECT MIN(event_time), MAX(event_time) FROM result_versions"
+            ).fetchone()
+        )
+        queries = MasteryQueries(db)
+        timings = []
+        rollups = 0
+        for fraction in (0.5, 0.75, 1.0):
+            started = time.perf_counter()
+            rollups = len(
+                queries.rollups(
+                    MasteryQuestion(course=course, as_of=first + (last - first) * fraction)
+                )
+            )
+            timings.append(time.perf_counter() - started)
+    finally:
+        db.close()
+    return {
+        "students": students,
+        "outcomes": outcomes,
+        "rollups": rollups,
+        "median_seconds": round(statistics.median(timings), 3),
+    }
+
+
+def report(figures: Figures, console: Console) -> None:
+    table = Table(
+        title=f"benchmark: {figures.events:,} events, {figures.dump_bytes >> 20} MB dump",
+        title_justify="left",
+    )
+    for column in ("step", "seconds", "events/s", "x append floor", "peak RSS MB"):
+        table.add_column(column, justify="left" if column == "step" else "right")
+    for row in figures.rows:
+        table.add_row(
+            row["step"],
+            f"{row['seconds']:.2f}",
+            f"{row.get('events_per_second', 0):,}",
+            str(row.get("ratio_to_append_floor", "")),
+            str(row.get("peak_rss_mb", "")),
+        )
+    console.print(table)
+    pit = figures.extra["point_in_time"]
+    console.print(
+        f"point in time: API p50 {pit['api_p50_ms']} ms, p99 {pit['api_p99_ms']} ms "
+        f"({pit['questions']} questions); CLI median {pit['cli_median_s']} s; course grid "
+        f"{pit['grid']['students']} students x {pit['grid']['outcomes']} outcomes in "
+        f"{pit['grid']['seconds']} s; store {figures.extra['store_mb']} MB for a "
+        f"{figures.extra['dump_mb']} MB dump"
+    )
+    big = figures.extra.get("big_grid")
+    if big:
+        console.print(
+            f"course grid as of T: {big['students']} students x {big['outcomes']} outcomes "
+            f"({big['rollups']} rollups) in {big['median_seconds']} s (median of 3)"
+        )
+
+
+def main(
+    events: Annotated[
+        int, typer.Option(min=1000, help="Events in the generated dump.")
+    ] = 1_000_000,
+    seed: Annotated[int, typer.Option()] = 1,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write JSON here.")] = None,
+    workdir: Annotated[Path | None, typer.Option(help="Keep files here (default: temp).")] = None,
+    grid: Annotated[
+        bool, typer.Option(help="Also time a 1,000 x 50 course grid (its own ~200k dump).")
+    ] = True,
+) -> None:
+    """Measure replay, rebuild and point-in-time latency against the machine's floor."""
+    console = Console(stderr=True)
+    start_launcher()
+    try:
+        with tempfile.TemporaryDirectory(prefix="mastery-bench-") as scratch:
+            base = workdir or Path(scratch)
+            base.mkdir(parents=True, exist_ok=True)
+            figures = benchmark(events, seed, base, console, grid=grid)
+    finally:
+        stop_launcher()
+    report(figures, Console())
+    if json_path is not None:
+        json_path.write_bytes(
+            orjson.dumps(
+                {
+                    "events": figures.events,
+                    "dump_bytes": figures.dump_bytes,
+                    "machine": _machine(),
+                    "steps": figures.rows,
+                    **figures.extra,
+                },
+                option=orjson.OPT_INDENT_2,
+            )
+        )
+
+
+def _machine() -> dict[str, Any]:
+    return {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": sys.platform}
+
+
+def command_line() -> typer.Typer:
+    """The benchmark as a typer app (what `python -m replay.bench` runs)."""
+    app = typer.Typer(add_completion=False)
+    app.command()(main)
+    return app
+
+
+if __name__ == "__main__":
+    command_line()()

@@ -1,0 +1,294 @@
+"""Exports for downstream systems: Canvas-shaped rollups and results, ratings, the feed.
+
+Every export streams: rows are written as they are read (a CSV writer, or one
+`orjson.dumps` per item), students are read a few hundred at a time, and a progress
+bar shows on a terminal (stderr) for large outputs, never in a pipe.
+"""
+
+from __future__ import annotations
+
+import csv
+import sqlite3
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, TextIO
+
+import orjson
+import sqlite_utils
+import typer
+from rich import box
+from rich.table import Table
+
+from projections.catchup import ReadModelError
+from projections.exports import (
+    CourseView,
+    ExportError,
+    aggregate_rollup_json,
+    gradebook_header,
+    gradebook_row,
+    rating_distribution_json,
+    student_rollup_json,
+)
+from projections.feed import FeedError, changes_after
+from projections.queries import QueryError, parse_moment
+from projections.result_export import RESULT_COLUMNS, count_results, result_rows
+from projections.schema import READ_MODEL_FORMAT, read_model_format
+from replay.cli.options import ReadModelsOption, StoreOption, err, fail, out
+from replay.cli.progress import progress_bar
+from replay.jobs.pipeline import open_read_side
+from replay.store.location import StoreError, open_store
+
+PROGRESS_FROM = 2_000
+"""Outputs with fewer rows than this finish before a bar would be worth drawing."""
+
+CourseOption = Annotated[str, typer.Option("--course", help="Course id.")]
+AsOfOption = Annotated[
+    str | None, typer.Option(help="As Canvas had it then (a date means its end).")
+]
+KnownAtOption = Annotated[
+    str | None, typer.Option(help="Only what this store had recorded by then.")
+]
+RootAccountOption = Annotated[
+    str | None,
+    typer.Option(help="Root account id; only needed when the course id is in several."),
+]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")
+]
+
+
+class RollupFormat(StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+class Aggregate(StrEnum):
+    mean = "mean"
+    median = "median"
+
+
+class ResultFormat(StrEnum):
+    csv = "csv"
+
+
+class DistributionFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class FeedFormat(StrEnum):
+    jsonl = "jsonl"
+
+
+@contextmanager
+def output_to(path: Path | None) -> Iterator[TextIO]:
+    if path is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    with path.open("w", encoding="utf-8", newline="") as target:
+        yield target
+
+
+def _course_view(
+    store: str | None,
+    read_models: str | None,
+    course: str,
+    as_of: str | None,
+    known_at: str | None,
+    root_account: str | None,
+) -> tuple[sqlite_utils.Database, CourseView]:
+    try:
+        when = parse_moment(as_of, option="--as-of") if as_of else None
+        known = parse_moment(known_at, option="--known-at") if known_at else None
+        db = open_read_side(open_store(store, create=False, read_models=read_models))
+    except (QueryError, StoreError, ReadModelError) as error:
+        raise fail(str(error), 2) from None
+    try:
+        view = CourseView(db, course, as_of=when, known_at=known, root_account=root_account)
+    except ExportError as error:
+        db.close()
+        raise fail(str(error), 1) from None
+    if not view.outcomes_from_links:
+        err.print(
+            f"[yellow]note:[/] no outcome link of course {view.course} is known: "
+            "every outcome with a result there is exported"
+        )
+    return db, view
+
+
+def rollups(
+    course: CourseOption,
+    store: StoreOption = None,
+    read_models: ReadModelsOption = None,
+    aggregate: Annotated[
+        Aggregate | None,
+        typer.Option(help="One rollup for the course: students' mean (2 places) or median."),
+    ] = None,
+    as_of: AsOfOption = None,
+    known_at: KnownAtOption = None,
+    root_account: RootAccountOption = None,
+    output_format: Annotated[
+        RollupFormat,
+        typer.Option("--format", help="json: Canvas's outcome_rollups; csv: the LMGB export."),
+    ] = RollupFormat.json,
+    output: OutputOption = None,
+) -> None:
+    """A course's rollups in the shape of Canvas's outcome_rollups API, or its CSV export."""
+    if aggregate is not None and output_format is not RollupFormat.json:
+        raise fail("--aggregate gives one rollup for the course: use it with --format json", 2)
+    db, view = _course_view(store, read_models, course, as_of, known_at, root_account)
+    try:
+        students = view.students()
+        with output_to(output) as target:
+            if aggregate is not None:
+                document = {"rollups": [aggregate_rollup_json(view, aggregate.value)]}
+                target.write(orjson.dumps(document).decode() + "\n")
+                return
+            with _progress(len(students), "students") as advance:
+                if output_format is RollupFormat.csv:
+                    writer = csv.writer(target, lineterminator="\n")
+                    writer.writerow(gradebook_header(view))
+                    for done, (user, records) in enumerate(view.rollups_by_student(), 1):
+                        writer.writerow(_cells(gradebook_row(view, user, records)))
+                        advance(done)
+                    return
+                target.write('{"rollups": [')
+                for done, (user, records) in enumerate(view.rollups_by_student(), 1):
+                    target.write(",\n" if done > 1 else "\n")
+                    target.write(orjson.dumps(student_rollup_json(user, records)).decode())
+                    advance(done)
+                target.write("\n]}\n")
+    finally:
+        db.close()
+
+
+def results(
+    course: CourseOption,
+    store: StoreOption = None,
+    read_models: ReadModelsOption = None,
+    as_of: AsOfOption = None,
+    known_at: KnownAtOption = None,
+    root_account: RootAccountOption = None,
+    output_format: Annotated[
+        ResultFormat, typer.Option("--format", help="csv: Canvas's Outcome Results report.")
+    ] = ResultFormat.csv,
+    output: OutputOption = None,
+) -> None:
+    """A course's outcome results, one row each, in Canvas's Outcome Results columns."""
+    db, view = _course_view(store, read_models, course, as_of, known_at, root_account)
+    try:
+        total = count_results(db, view)
+        with output_to(output) as target, _progress(total, "results") as advance:
+            writer = csv.writer(target, lineterminator="\n")
+            writer.writerow(RESULT_COLUMNS)
+            for done, row in enumerate(result_rows(db, view), 1):
+                writer.writerow(_cells(row))
+                if done % 500 == 0:
+                    advance(done)
+    finally:
+        db.close()
+
+
+def distribution(
+    course: CourseOption,
+    store: StoreOption = None,
+    read_models: ReadModelsOption = None,
+    as_of: AsOfOption = None,
+    known_at: KnownAtOption = None,
+    root_account: RootAccountOption = None,
+    output_format: Annotated[
+        DistributionFormat, typer.Option("--format", help="table or json.")
+    ] = DistributionFormat.table,
+) -> None:
+    """Percent of students in each rating, per outcome, as the gradebook header shows."""
+    db, view = _course_view(store, read_models, course, as_of, known_at, root_account)
+    try:
+        documents = rating_distribution_json(view)
+    finally:
+        db.close()
+    if output_format is DistributionFormat.json:
+        sys.stdout.write(orjson.dumps(documents, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    table = Table(title=f"rating distribution, course {view.course}", title_justify="left")
+    table.box = box.SIMPLE_HEAD
+    table.add_column("outcome", overflow="fold", max_width=48)
+    table.add_column("students", justify="right")
+    table.add_column("ratings (percent of students)", overflow="fold")
+    for document in documents:
+        shares = "  ".join(
+            f"{rating['description'] or rating['points']}: {rating['percent']}%"
+            for rating in document["ratings"]
+        )
+        table.add_row(f"{document['id']} {document['path']}", str(document["students"]), shares)
+    out.print(table)
+
+
+def changes(
+    store: StoreOption = None,
+    read_models: ReadModelsOption = None,
+    after: Annotated[
+        int, typer.Option(min=0, help="The last sequence already applied (0: from the start).")
+    ] = 0,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many changes.")] = None,
+    output_format: Annotated[
+        FeedFormat, typer.Option("--format", help="jsonl: one change per line.")
+    ] = FeedFormat.jsonl,
+) -> None:
+    """Rollup changes after a sequence number, in order: poll it to follow every change."""
+    try:
+        db = open_feed(open_store(store, create=False, read_models=read_models).read_models_path)
+    except (StoreError, ReadModelError) as error:
+        raise fail(str(error), 2) from None
+    try:
+        write = sys.stdout.write
+        for change in changes_after(db, after, limit):
+            write(orjson.dumps(change).decode() + "\n")
+    except FeedError as error:
+        raise fail(str(error), 2) from None
+    finally:
+        db.close()
+
+
+def open_feed(path: Path) -> sqlite_utils.Database:
+    """The read models for reading only: no catch-up, no schema work, no write lock.
+
+    A consumer polls while replays write; it must never wait on them nor make them
+    wait. What it sees is what the projection has committed.
+    """
+    if not path.exists():
+        raise ReadModelError(f"{path} does not exist: run `mastery replay` or `mastery rebuild`")
+    try:
+        db = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None, timeout=30))
+        found = read_model_format(db)
+    except sqlite3.DatabaseError as error:
+        raise ReadModelError(f"{path} is not usable ({error}): run `mastery rebuild`") from None
+    if found is None:
+        db.close()
+        raise ReadModelError(
+            f"{path} is not set up yet (a first replay is creating it): try again shortly"
+        )
+    if found != READ_MODEL_FORMAT:
+        db.close()
+        raise ReadModelError(
+            f"{path} is in read-model format {found}, this program reads "
+            f"{READ_MODEL_FORMAT}: run `mastery rebuild`"
+        )
+    return db
+
+
+@contextmanager
+def _progress(total: int, unit: str) -> Iterator[Any]:
+    if total < PROGRESS_FROM:
+        yield lambda completed: None
+        return
+    with progress_bar(total, unit=unit, label="exporting") as update:
+        yield update
+
+
+def _cells(row: list[Any]) -> list[Any]:
+    """CSV cells: nothing for null, as Canvas's CSV writer leaves them."""
+    return ["" if value is None else value for value in row]

@@ -1,0 +1,192 @@
+"""`mastery query` and `mastery rebuild`: the read side of the command line."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from enum import StrEnum
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from projections.catchup import ReadModelError
+from projections.queries import MasteryQueries, MasteryQuestion, QueryError, parse_moment
+from projections.rollups import RollupRecord
+from replay.cli.options import JsonOption, ReadModelsOption, StoreOption, existing_store, fail, out
+from replay.jobs.pipeline import open_read_side, rebuild_read_models
+from replay.store.location import StoreError, open_store
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+
+
+def query(
+    store: StoreOption = None,
+    read_models: ReadModelsOption = None,
+    user: Annotated[list[str] | None, typer.Option(help="Student user_uuid (repeatable).")] = None,
+    outcome: Annotated[
+        list[str] | None, typer.Option(help="Learning outcome id (repeatable).")
+    ] = None,
+    course: Annotated[str | None, typer.Option(help="Course id.")] = None,
+    as_of: Annotated[
+        str | None, typer.Option(help="Mastery as Canvas had it then (a date means its end).")
+    ] = None,
+    known_at: Annotated[
+        str | None, typer.Option(help="Only what this store had recorded by then.")
+    ] = None,
+    all_courses: Annotated[
+        bool, typer.Option(help="Per student and outcome over every course (own method).")
+    ] = False,
+    output_format: Annotated[
+        OutputFormat, typer.Option("--format", help="Output format.")
+    ] = OutputFormat.table,
+    limit: Annotated[int | None, typer.Option(min=1, help="At most this many rollups.")] = None,
+) -> None:
+    """Students' mastery of outcomes: current, as of a time, or as known at a time."""
+    try:
+        question = MasteryQuestion(
+            users=user or (),
+            outcomes=outcome or (),
+            course=course,
+            as_of=parse_moment(as_of, option="--as-of") if as_of else None,
+            known_at=parse_moment(known_at, option="--known-at") if known_at else None,
+            all_courses=all_courses,
+        )
+        db = open_read_side(open_store(store, create=False, read_models=read_models))
+    except (QueryError, StoreError, ReadModelError) as error:
+        raise fail(str(error), 2) from None
+    queries = MasteryQueries(db)
+    records = queries.rollups(question)[:limit]
+    if output_format is OutputFormat.json:
+        out.print_json(orjson.dumps([rollup_json(r) for r in records]).decode())
+    elif output_format is OutputFormat.csv:
+        write_csv(records)
+    else:
+        titles = queries.outcome_titles(sorted({r.key[2] for r in records}))
+        out.print(rollup_table(records, titles, question))
+
+
+def rollup_json(record: RollupRecord) -> dict[str, Any]:
+    root_account, user_uuid, outcome_id, context_type, context_id = record.key
+    rollup, rating = record.rollup, record.rollup.rating
+    return {
+        "user_uuid": user_uuid,
+        "learning_outcome_id": outcome_id,
+        "context_type": context_type or None,
+        "context_id": context_id or None,
+        "root_account_id": root_account,
+        "score": rollup.score,
+        "count": rollup.count,
+        "mastery": rollup.mastery,
+        "rating": None
+        if rating is None
+        else {"description": rating.description, "points": rating.points, "color": rating.color},
+        "calculation_method": rollup.calculation_method,
+        "calculation_int": rollup.calculation_int,
+        "latest_assessed_at": rollup.latest_assessed_at.isoformat().replace("+00:00", "Z")
+        if rollup.latest_assessed_at
+        else None,
+    }
+
+
+CSV_COLUMNS = [
+    "user_uuid",
+    "learning_outcome_id",
+    "context_type",
+    "context_id",
+    "score",
+    "count",
+    "mastery",
+    "rating_description",
+    "rating_points",
+    "rating_color",
+    "calculation_method",
+    "calculation_int",
+    "latest_assessed_at",
+]
+
+
+def write_csv(records: list[RollupRecord]) -> None:
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(CSV_COLUMNS)
+    for record in records:
+        data = rollup_json(record)
+        rating = data.pop("rating") or {}
+        data["rating_description"] = rating.get("description")
+        data["rating_points"] = rating.get("points")
+        data["rating_color"] = rating.get("color")
+        writer.writerow(["" if data[c] is None else data[c] for c in CSV_COLUMNS])
+
+
+SHORT_METHOD_NAMES = {
+    "standard_decaying_average": "decaying",
+    "decaying_average": "weighted",
+    "weighted_average": "weighted",
+    "n_mastery": "n_mastery",
+}
+
+
+def rollup_table(
+    records: list[RollupRecord], titles: dict[str, str], question: MasteryQuestion
+) -> Table:
+    when = "now"
+    if question.as_of:
+        when = f"as of {question.as_of.isoformat()}"
+    if question.known_at:
+        when += f", as known at {question.known_at.isoformat()}"
+    table = Table(title=f"mastery {when}: {len(records)} rollups", title_justify="left")
+    table.box = box.SIMPLE_HEAD
+    table.add_column("student", min_width=10, max_width=10, no_wrap=True, overflow="ellipsis")
+    table.add_column("outcome", min_width=12, max_width=28, no_wrap=True, overflow="ellipsis")
+    table.add_column("course", min_width=6, no_wrap=True)
+    table.add_column("score", justify="right", min_width=5, no_wrap=True)
+    table.add_column("n", justify="right", min_width=2, no_wrap=True)
+    table.add_column("rating", min_width=8, max_width=16, no_wrap=True, overflow="ellipsis")
+    table.add_column("mastery", justify="center", min_width=7, no_wrap=True)
+    table.add_column("method", min_width=11, no_wrap=True)
+    for record in records:
+        _, user_uuid, outcome_id, _, context_id = record.key
+        rollup, rating = record.rollup, record.rollup.rating
+        rating_text = Text("-")
+        if rating is not None:
+            style = f"bold on #{rating.color}" if rating.color else ""
+            rating_text = Text(f" {rating.description or rating.points} ", style=style)
+        method = SHORT_METHOD_NAMES.get(rollup.calculation_method, rollup.calculation_method)
+        if rollup.calculation_int is not None:
+            method += f" {rollup.calculation_int}"
+        table.add_row(
+            user_uuid,
+            f"{outcome_id} {titles.get(outcome_id, '')}".strip(),
+            context_id or "all",
+            "-" if rollup.score is None else f"{rollup.score:.2f}",
+            str(rollup.count),
+            rating_text,
+            {True: "yes", False: "no", None: "-"}[rollup.mastery],
+            method,
+        )
+    return table
+
+
+def rebuild(
+    store: StoreOption = None, read_models: ReadModelsOption = None, as_json: JsonOption = False
+) -> None:
+    """Drop the read models and recreate them from the whole log."""
+    opened = existing_store(store, read_models)
+    try:
+        report = rebuild_read_models(opened)
+    except ReadModelError as error:
+        raise fail(str(error), 2) from None
+    if as_json:
+        out.print_json(orjson.dumps(report).decode())
+    else:
+        out.print(
+            f"rebuilt the read models from {report['events']:,} events "
+            f"in {report['elapsed_seconds']:.2f} s ({report['events_per_second']:,.0f} events/s)"
+        )

@@ -1,0 +1,52 @@
+"""`mastery verify`: check the log's integrity and the read models' place against it."""
+
+from __future__ import annotations
+
+import orjson
+from rich.table import Table
+
+from replay.cli.options import (
+    JsonOption,
+    ReadModelsOption,
+    StoreOption,
+    err,
+    existing_store,
+    fail,
+    out,
+)
+
+
+def verify(
+    store: StoreOption = None, read_models: ReadModelsOption = None, as_json: JsonOption = False
+) -> None:
+    """Check that every stored event decodes, versions are contiguous, read models fit.
+
+    Exit code 0: no problem; 1: problems, listed; 2: no usable store. Writes nothing.
+    """
+    opened = existing_store(store, read_models)
+    from replay.jobs.verify import verify_store  # decodes the log: eventsourcing
+
+    report = verify_store(opened)
+    if as_json:
+        out.print_json(orjson.dumps(report.as_dict()).decode())
+    else:
+        table = Table(title=f"verify {report.store}", show_header=False, title_justify="left")
+        table.add_column(style="bold")
+        table.add_column(justify="right")
+        table.add_row("events decoded", f"{report.events:,}")
+        table.add_row("aggregates", f"{report.aggregates:,}")
+        table.add_row("last position", f"{report.last_position:,}")
+        position = report.read_model_position
+        table.add_row("read models", report.read_models)
+        table.add_row("read-model position", "-" if position is None else f"{position:,}")
+        table.add_row("problems", f"{report.problem_count:,}")
+        out.print(table)
+        for note in report.notes:
+            out.print(f"note: {note}")
+    if not report.ok:
+        for problem in report.problems:
+            err.print(f"problem: {problem}")
+        hidden = report.problem_count - len(report.problems)
+        if hidden:
+            err.print(f"... and {hidden:,} more")
+        raise fail(f"{report.problem_count:,} problem(s) found in {report.store}", 1)

@@ -1,0 +1,235 @@
+"""The first stage of a replay: decoded lines judged into batches of Canvas events.
+
+Parsing and validating is as costly as appending, so a large replay runs this stage
+in a second process and the two stages use both cores. The worker only reads and
+judges; the main process stays the only writer of the log, so exactly-once is
+decided in one place as before. Batches cross the process boundary as orjson
+bytes (a million events cost well under a second of encoding), with refused lines
+(rare) pickled beside them.
+
+`--strict`, stdin and small inputs stay in one process: strict mode must stop at
+the first bad line, before anything after it is appended.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from domain.events import CanvasEvent, EntityKind, NotLearning, parse_event
+from domain.rejections import Rejection
+from replay.ingest.sources import DumpReader, Location, RawRecord
+
+WORKER_THRESHOLD_BYTES = 8 * 1024 * 1024
+"""Below this, starting a process costs more than it saves."""
+
+_UNREADABLE = Rejection("unusable", "the input could not be read")
+
+
+class StrictModeStop(Exception):
+    """--strict: the first unusable input ends the replay."""
+
+    def __init__(self, location: Location, rejection: Rejection) -> None:
+        super().__init__(f"{location}: {rejection}")
+        self.location = location
+        self.rejection = rejection
+
+
+@dataclass
+class ParsedBatch:
+    """What a slice of the input became; `bytes_read` is for the progress bar."""
+
+    events: list[CanvasEvent] = field(default_factory=list)
+    refused: list[tuple[Location, bytes, Rejection]] = field(default_factory=list)
+    read: int = 0
+    not_learning: int = 0
+    bytes_read: int = 0
+
+
+def parse_records(
+    records: Iterable[RawRecord],
+    *,
+    batch_size: int,
+    keep_request_metadata: bool = False,
+    strict: bool = False,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    bytes_read: Callable[[], int] = lambda: 0,
+) -> Iterator[ParsedBatch]:
+    """Judge records into batches of at most `batch_size` events.
+
+    In strict mode the first rejection raises StrictModeStop, after the batch of
+    the events before it has been yielded (and so appended by the consumer).
+    """
+    batch = ParsedBatch()
+    now = clock()
+    for record in records:
+        batch.read += 1
+        if record.event is None:
+            rejection = record.rejection or _UNREADABLE
+        else:
+            parsed = parse_event(record.event, now=now, keep_request_metadata=keep_request_metadata)
+            if isinstance(parsed, CanvasEvent):
+                batch.events.append(parsed)
+                if len(batch.events) >= batch_size:
+                    batch.bytes_read = bytes_read()
+                    yield batch
+                    batch = ParsedBatch()
+                    now = clock()
+                continue
+            if isinstance(parsed, NotLearning):
+                batch.not_learning += 1
+                continue
+            rejection = parsed
+        if strict:
+            batch.read -= 1
+            yield batch
+            raise StrictModeStop(record.location, rejection)
+        batch.refused.append((record.location, record.raw, rejection))
+    batch.bytes_read = bytes_read()
+    yield batch
+
+
+def parse_dumps(
+    reader: DumpReader,
+    *,
+    batch_size: int,
+    keep_request_metadata: bool = False,
+    strict: bool = False,
+) -> Iterator[ParsedBatch]:
+    """The parsed batches of a dump, from a worker process when that pays."""
+    in_process = (
+        strict
+        or reader.total_bytes is None
+        or reader.total_bytes < WORKER_THRESHOLD_BYTES
+        or "fork" not in multiprocessing.get_all_start_methods()
+    )
+    if in_process:
+        return parse_records(
+            reader,
+            batch_size=batch_size,
+            keep_request_metadata=keep_request_metadata,
+            strict=strict,
+            bytes_read=lambda: reader.bytes_read,
+        )
+    return _from_worker(reader, batch_size, keep_request_metadata)
+
+
+def _from_worker(
+    reader: DumpReader, batch_size: int, keep_request_metadata: bool
+) -> Iterator[ParsedBatch]:
+    """Start the worker now (before the caller opens the log), read from it later."""
+    receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
+    worker = multiprocessing.get_context("fork").Process(
+        target=_work,
+        args=(reader, batch_size, keep_request_metadata, sender, receiver),
+        name="mastery-parse",
+        daemon=True,
+    )
+    worker.start()
+    sender.close()
+    return _receive(worker, receiver)
+
+
+def _receive(worker: Any, receiver: multiprocessing.connection.Connection) -> Iterator[ParsedBatch]:
+    try:
+        while True:
+            try:
+                message = receiver.recv()
+            except EOFError:
+                raise RuntimeError(
+                    f"the parsing process ended unexpectedly (exit code {worker.exitcode})"
+                ) from None
+            if message[0] == "done":
+                return
+            if message[0] == "error":
+                raise RuntimeError(f"the parsing process failed: {message[1]}")
+            yield _decode(message)
+    finally:
+        receiver.close()
+        worker.join(timeout=5)
+        if worker.is_alive():
+            worker.kill()
+
+
+def _work(
+    reader: DumpReader,
+    batch_size: int,
+    keep_request_metadata: bool,
+    sender: multiprocessing.connection.Connection,
+    receiver: multiprocessing.connection.Connection | None = None,
+) -> None:
+    # The fork copied the main process's end of the pipe: close it, or the pipe keeps
+    # a reader after the main process dies (kill -9) and this process blocks forever
+    # on a full pipe instead of getting BrokenPipeError and ending.
+    if receiver is not None:
+        receiver.close()
+    try:
+        for batch in parse_records(
+            reader,
+            batch_size=batch_size,
+            keep_request_metadata=keep_request_metadata,
+            bytes_read=lambda: reader.bytes_read,
+        ):
+            sender.send(_encode(batch))
+        sender.send(("done",))
+    except (KeyboardInterrupt, BrokenPipeError):
+        pass  # the main process is stopping or gone: nothing to report to
+    except Exception as error:  # reported to, and raised by, the main process
+        sender.send(("error", f"{type(error).__name__}: {error}"))
+    finally:
+        sender.close()
+
+
+def _encode(batch: ParsedBatch) -> tuple[Any, ...]:
+    events = orjson.dumps(
+        [
+            [
+                e.name,
+                e.kind.value,
+                e.entity_id,
+                e.root_account,
+                e.event_time,
+                e.body,
+                e.metadata,
+                e.fingerprint,
+                e.legacy,
+            ]
+            for e in batch.events
+        ]
+    )
+    return ("batch", events, batch.refused, batch.read, batch.not_learning, batch.bytes_read)
+
+
+def _decode(message: tuple[Any, ...]) -> ParsedBatch:
+    _, events, refused, read, not_learning, bytes_read = message
+    return ParsedBatch(
+        events=[_event(fields) for fields in orjson.loads(events)],
+        refused=refused,
+        read=read,
+        not_learning=not_learning,
+        bytes_read=bytes_read,
+    )
+
+
+_KINDS = {kind.value: kind for kind in EntityKind}
+
+
+def _event(fields: list[Any]) -> CanvasEvent:
+    name, kind, entity_id, root_account, event_time, body, metadata, fingerprint, legacy = fields
+    return CanvasEvent(
+        name=name,
+        kind=_KINDS[kind],
+        entity_id=entity_id,
+        root_account=root_account,
+        event_time=datetime.fromisoformat(event_time),
+        body=body,
+        metadata=metadata,
+        fingerprint=fingerprint,
+        legacy=legacy,
+    )

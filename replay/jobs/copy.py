@@ -1,0 +1,220 @@
+"""Copying a log between stores (a directory to PostgreSQL, typically) without loss.
+
+The stored events are moved as they are: originator id, version, topic and the
+encoded state, byte for byte, in the source's log order, in large batches, through
+the target recorder's own `insert_events` (so PostgreSQL's insert lock and NOTIFY
+apply: followers see the copy arrive). Nothing is decoded or re-decided.
+
+Idempotent: when the target already holds events (a copy interrupted and run again,
+or another copy of the same log), each batch's events are looked up there first;
+one that is there with the same topic and state is skipped, one that is there with
+a different state is a conflict: counted, reported, never overwritten.
+
+The quarantine comes along too (it is keyed by content, so rows already there are
+kept once). The read models do not: the target's positions differ, and `mastery
+follow --once` or the first query builds them from the copied log.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from time import perf_counter
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import IntegrityError, StoredEvent
+
+from replay.store.location import Store
+from replay.store.log import MasteryLog, is_postgres
+from replay.store.quarantine import Quarantine
+
+DEFAULT_COPY_BATCH = 10_000
+_SQLITE_IDS_PER_QUERY = 500
+_INTEGRITY_RETRIES = 3
+_QUARANTINE_COLUMNS = "key, source, line, item, reason, detail, raw, quarantined_at"
+
+Key = tuple[UUID, int]
+
+
+@dataclass
+class CopyReport:
+    source: str
+    target: str
+    source_events: int = 0
+    copied: int = 0
+    already_there: int = 0
+    conflicts: int = 0
+    target_events: int = 0
+    quarantine_lines: int = 0
+    elapsed_seconds: float = 0.0
+    conflict_examples: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Every source event is in the target, unchanged."""
+        return self.conflicts == 0 and self.copied + self.already_there == self.source_events
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**vars(self), "complete": self.complete}
+
+
+def copy_log(
+    source: Store,
+    target: Store,
+    *,
+    batch_size: int = DEFAULT_COPY_BATCH,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> CopyReport:
+    """Copy every stored event of `source`'s log into `target`'s; counts checked at the end.
+
+    `on_progress(position, last_position)` is called after each batch.
+    """
+    report = CopyReport(source=source.location, target=target.location)
+    started = perf_counter()
+    source_log, target_log = source.open_log(), target.open_log()
+    try:
+        last = source_log.recorder.max_notification_id() or 0
+        check = bool(target_log.recorder.max_notification_id())
+        position, retries = 0, 0
+        while True:
+            notifications = source_log.recorder.select_notifications(
+                start=position + 1, limit=batch_size
+            )
+            if not notifications:
+                break
+            events = [
+                StoredEvent(n.originator_id, n.originator_version, n.topic, n.state)
+                for n in notifications
+            ]
+            try:
+                _copy_batch(target_log, events, report, check=check)
+            except IntegrityError:
+                # Someone else wrote one of these events meanwhile: look before writing.
+                retries += 1
+                if retries > _INTEGRITY_RETRIES:
+                    raise
+                check = True
+                continue
+            retries = 0
+            position = notifications[-1].id
+            if on_progress is not None:
+                on_progress(position, last)
+        report.source_events = count_events(source_log)
+        report.target_events = count_events(target_log)
+    finally:
+        source_log.close()
+        target_log.close()
+    report.quarantine_lines = _copy_quarantine(source, target)
+    report.elapsed_seconds = round(perf_counter() - started, 3)
+    return report
+
+
+def _copy_batch(
+    target: MasteryLog, events: list[StoredEvent], report: CopyReport, *, check: bool
+) -> None:
+    """Insert the events the target lacks, in one transaction; count the rest."""
+    missing = events
+    if check:
+        present = stored_versions(target, events)
+        missing = []
+        for event in events:
+            found = present.get((_uuid(event.originator_id), event.originator_version))
+            if found is None:
+                missing.append(event)
+            elif found == (event.topic, event.state):
+                report.already_there += 1
+            else:
+                report.conflicts += 1
+                if len(report.conflict_examples) < 5:
+                    report.conflict_examples.append(
+                        f"{event.originator_id} v{event.originator_version}"
+                    )
+    if missing:
+        target.recorder.insert_events(missing)
+    report.copied += len(missing)
+
+
+def stored_versions(log: MasteryLog, events: Sequence[StoredEvent]) -> dict[Key, tuple[str, bytes]]:
+    """(topic, state) of those of these events' (id, version) that the log holds."""
+    recorder: Any = log.recorder
+    wanted = {(_uuid(e.originator_id), e.originator_version) for e in events}
+    found: dict[Key, tuple[str, bytes]] = {}
+    if is_postgres(recorder):
+        from psycopg.sql import SQL, Identifier
+
+        statement = SQL(
+            "SELECT originator_id, originator_version, topic, state FROM {} "
+            "WHERE (originator_id, originator_version) IN "
+            "(SELECT * FROM unnest(%s::uuid[], %s::bigint[]))"
+        ).format(Identifier(recorder.datastore.schema, recorder.events_table_name))
+        ids, versions = zip(*wanted, strict=True) if wanted else ((), ())
+        with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
+            cursor.execute(statement, [list(ids), list(versions)])
+            for row in cursor.fetchall():
+                key = (row["originator_id"], row["originator_version"])
+                found[key] = (row["topic"], bytes(row["state"]))
+        return found
+    aggregates = sorted({aggregate for aggregate, _ in wanted})
+    if hasattr(recorder, "events_table_name") and hasattr(recorder.datastore, "transaction"):
+        table = recorder.events_table_name  # SQLite: ids are stored as hex
+        with recorder.datastore.transaction(commit=False) as cursor:
+            for start in range(0, len(aggregates), _SQLITE_IDS_PER_QUERY):
+                chunk = [a.hex for a in aggregates[start : start + _SQLITE_IDS_PER_QUERY]]
+                cursor.execute(
+                    f"SELECT originator_id, originator_version, topic, state FROM {table} "
+                    f"WHERE originator_id IN ({','.join('?' * len(chunk))})",
+                    chunk,
+                )
+                for originator_id, version, topic, state in cursor.fetchall():
+                    key = (UUID(originator_id), int(version))
+                    if key in wanted:
+                        found[key] = (topic, bytes(state))
+        return found
+    for aggregate in aggregates:  # any other recorder: one read per aggregate
+        for event in recorder.select_events(aggregate):
+            key = (_uuid(event.originator_id), event.originator_version)
+            if key in wanted:
+                found[key] = (event.topic, event.state)
+    return found
+
+
+def count_events(log: MasteryLog) -> int:
+    """How many events the log holds (not its last position: positions may have gaps)."""
+    recorder: Any = log.recorder
+    if is_postgres(recorder):
+        from psycopg.sql import SQL, Identifier
+
+        statement = SQL("SELECT COUNT(*) AS n FROM {}").format(
+            Identifier(recorder.datastore.schema, recorder.events_table_name)
+        )
+        with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
+            row = cursor.execute(statement).fetchone()
+            return int(row["n"])
+    with recorder.datastore.transaction(commit=False) as cursor:
+        cursor.execute(f"SELECT COUNT(*) FROM {recorder.events_table_name}")
+        return int(cursor.fetchone()[0])
+
+
+def _copy_quarantine(source: Store, target: Store) -> int:
+    """Add the source's quarantined lines to the target's; returns how many were new."""
+    if not source.quarantine_path.exists() or source.quarantine_path == target.quarantine_path:
+        return 0
+    Quarantine(target.quarantine_path).close()  # makes the table if need be
+    connection = sqlite3.connect(target.quarantine_path)
+    try:
+        connection.execute("ATTACH DATABASE ? AS source", [str(source.quarantine_path)])
+        before = connection.total_changes
+        with connection:
+            connection.execute(
+                f"INSERT OR IGNORE INTO quarantine ({_QUARANTINE_COLUMNS}) "
+                f"SELECT {_QUARANTINE_COLUMNS} FROM source.quarantine"
+            )
+        return connection.total_changes - before
+    finally:
+        connection.close()
+
+
+def _uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(value)

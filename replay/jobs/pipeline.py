@@ -1,0 +1,167 @@
+"""The main job, wired: dumps -> log -> read models. The CLI and tests call this."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from time import perf_counter
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+import sqlite_utils
+
+from projections.catchup import catch_up, has_pending_work, open_read_models, position_of
+from replay.cli.progress import progress_bar
+from replay.ingest.sources import DumpReader
+from replay.jobs.background import BackgroundProjection
+from replay.jobs.collector import batch_collection
+from replay.store.location import Store
+from replay.store.quarantine import Quarantine
+
+if TYPE_CHECKING:  # validation and the aggregates load only when a replay runs
+    from replay.ingest.ingestor import ReplaySummary
+    from replay.ingest.parsing import ParsedBatch
+
+
+@dataclass(frozen=True)
+class ReplayOptions:
+    strict: bool = False
+    keep_request_metadata: bool = False
+    batch_size: int = 2_000
+    max_line_bytes: int = 1_000_000
+
+
+def run_replay(
+    store: Store,
+    paths: Sequence[str],
+    options: ReplayOptions = ReplayOptions(),
+    *,
+    stdin: BinaryIO | None = None,
+) -> ReplaySummary:
+    """Append the dumps to the log, then bring the read models level with it.
+
+    Paths are checked before anything is written (SourceError). A large dump is
+    parsed in a worker process and projected by a follower process while it is
+    appended (three stages on two cores). The projection runs after the append even
+    when the append stopped early (--strict or an error), so that what was stored
+    is also answerable.
+    """
+    with batch_collection():
+        return _replay(store, paths, options, stdin)
+
+
+def _replay(
+    store: Store, paths: Sequence[str], options: ReplayOptions, stdin: BinaryIO | None
+) -> ReplaySummary:
+    from replay.ingest.parsing import WORKER_THRESHOLD_BYTES, parse_dumps
+
+    reader = DumpReader(paths, stdin=stdin, max_line_bytes=options.max_line_bytes)
+    batches = parse_dumps(
+        reader,
+        batch_size=options.batch_size,
+        keep_request_metadata=options.keep_request_metadata,
+        strict=options.strict,
+    )
+    large = not options.strict and (reader.total_bytes or 0) >= WORKER_THRESHOLD_BYTES
+    projection: AbstractContextManager[object] = (
+        BackgroundProjection(store) if large else nullcontext()
+    )
+    try:
+        with projection:  # forks before this process opens the log
+            return _append(store, reader, batches, options)
+    finally:
+        log = store.open_log()
+        try:
+            _project(store, log)  # whatever the follower left (everything, without one)
+        finally:
+            log.close()
+
+
+def _append(
+    store: Store, reader: DumpReader, batches: Iterator[ParsedBatch], options: ReplayOptions
+) -> ReplaySummary:
+    from replay.ingest.ingestor import Ingestor
+
+    log = store.open_log()
+    quarantine = Quarantine(store.quarantine_path)
+    ingestor = Ingestor(
+        log,
+        quarantine,
+        keep_request_metadata=options.keep_request_metadata,
+        strict=options.strict,
+        batch_size=options.batch_size,
+    )
+    try:
+        with progress_bar(reader.total_bytes, unit="bytes", label="appending") as update:
+            summary = ingestor.ingest_batches(
+                batches, on_batch=lambda progress: update(progress.bytes_read)
+            )
+    finally:
+        quarantine.close()
+        log.close()
+    return summary
+
+
+def _project(store: Store, log: Any) -> int:
+    db = open_read_models(store.read_models_path)
+    try:
+        start = position_of(db)
+        last = log.recorder.max_notification_id() or 0
+        with progress_bar(max(last - start, 0), unit="events", label="projecting") as update:
+            return catch_up(log, db, on_batch=lambda position: update(position - start))
+    finally:
+        db.close()
+
+
+def open_read_side(store: Store) -> sqlite_utils.Database:
+    """The read models, brought level with the log first if they lag behind it.
+
+    A level SQLite store is checked with one query, without loading the log's
+    machinery: that keeps a question's whole process quick.
+    """
+    db = open_read_models(store.read_models_path)
+    pending = has_pending_work(db)  # left by a follower during a large replay
+    if store.postgres is None and not pending and position_of(db) >= _sqlite_log_head(store):
+        return db
+    log = store.open_log()
+    try:
+        if pending or position_of(db) < (log.recorder.max_notification_id() or 0):
+            catch_up(log, db)
+        return db
+    finally:
+        log.close()
+
+
+def _sqlite_log_head(store: Store) -> int:
+    if not store.log_path.exists():
+        return 0
+    connection = sqlite3.connect(f"file:{store.log_path}?mode=ro", uri=True)
+    try:
+        row = connection.execute("SELECT MAX(rowid) FROM stored_events").fetchone()
+    except sqlite3.OperationalError:  # no table yet: an empty log
+        return 0
+    finally:
+        connection.close()
+    return int(row[0] or 0)
+
+
+def rebuild_read_models(store: Store) -> dict[str, Any]:
+    """Throw the read models away and project the whole log again."""
+    started = perf_counter()
+    for suffix in ("", "-wal", "-shm"):
+        store.read_models_path.with_name(store.read_models_path.name + suffix).unlink(
+            missing_ok=True
+        )
+    log = store.open_log()
+    try:
+        with batch_collection():
+            events = _project(store, log)
+    finally:
+        log.close()
+    elapsed = perf_counter() - started
+    return {
+        "events": events,
+        "elapsed_seconds": round(elapsed, 3),
+        "events_per_second": round(events / elapsed, 1) if elapsed > 0 else 0.0,
+    }

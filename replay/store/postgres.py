@@ -1,0 +1,267 @@
+"""The log on PostgreSQL: where it is, how eventsourcing reaches it, and its marker.
+
+A `postgresql://` store keeps its log in PostgreSQL through eventsourcing's own
+PostgreSQL module (table `outcomemastery_events` in the URL's schema), and keeps its
+quarantine and read models in a local directory: those are per machine and
+disposable, while the log is shared by every ingester and follower and is the record.
+
+The store's format marker lives beside the log, in a one-row table
+(`outcomemastery_store`) that also holds a random log id. The local directory's
+`store.json` names that id, so read models made from one log are never advanced
+with the positions of another (a dropped and recreated log, another database).
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+from uuid import UUID, uuid4
+
+import psycopg
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.utils import retry
+from psycopg import sql
+
+from replay.store.log import MasteryLog
+from replay.store.urls import is_postgres_url
+
+EVENTS_TABLE = f"{MasteryLog.name.lower()}_events"
+MARKER_TABLE = f"{MasteryLog.name.lower()}_store"
+CONNECT_TIMEOUT = 10
+_ENV_PREFIX = MasteryLog.name.upper() + "_"
+# Short commands need few connections; a user's own POSTGRES_POOL_SIZE wins.
+_POOL_DEFAULTS = {"POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "8"}
+_URL_PARAMETERS = {"schema", "host"}
+
+Connection = psycopg.Connection[tuple[Any, ...]]
+
+
+class MasteryPostgresRecorder(PostgresApplicationRecorder):
+    """eventsourcing's PostgreSQL recorder, inserting without psycopg's pipeline mode.
+
+    The library sends its insert in pipeline mode, which deadlocks (client and
+    server both waiting, forever) once a batch's message passes ~10 MB: about 5,000
+    of our 1.1 KB events (psycopg 3.2 and 3.3, PostgreSQL 15). And it passes the rows
+    as one array of composites, which psycopg escapes in Python at ~80 us an event.
+
+    Here: the same table, the same EXCLUSIVE lock (commit order = notification order,
+    so followers never pass over a gap that fills later), the same NOTIFY, the same
+    INSERT ... SELECT FROM unnest ... RETURNING notification_id, in one ordinary
+    transaction, with the rows as four plain arrays. 2.5x faster, any batch size.
+    """
+
+    def __init__(
+        self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
+    ) -> None:
+        super().__init__(datastore, events_table_name=events_table_name)
+        table = sql.Identifier(datastore.schema, events_table_name)
+        self.insert_columns_statement = sql.SQL(
+            "INSERT INTO {} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%s::{}[], %s::bigint[], %s::text[], %s::bytea[]) "
+            "RETURNING notification_id"
+        ).format(table, sql.SQL(datastore.originator_id_type))
+        self.lock_and_notify_statement = sql.SQL("; ").join(
+            [
+                *self.lock_table_statements,
+                sql.SQL("NOTIFY {}").format(sql.Identifier(self.channel_name)),
+            ]
+        )
+
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(
+        self, stored_events: Sequence[StoredEvent], **kwargs: Any
+    ) -> Sequence[int] | None:
+        if not stored_events:
+            return []
+        columns = (
+            [event.originator_id for event in stored_events],
+            [event.originator_version for event in stored_events],
+            [event.topic for event in stored_events],
+            [event.state for event in stored_events],
+        )
+        with (
+            self.datastore.get_connection() as conn,
+            conn.transaction(),
+            conn.cursor() as cursor,
+        ):
+            cursor.execute(self.lock_and_notify_statement)
+            cursor.execute(self.insert_columns_statement, columns)
+            return [row["notification_id"] for row in cursor.fetchall()]
+
+
+class LocationError(ValueError):
+    """A `postgresql://` URL this program cannot use; the message says why."""
+
+
+@dataclass(frozen=True)
+class PostgresLocation:
+    """A PostgreSQL log's address. Missing parts come from libpq's PG* variables."""
+
+    host: str
+    port: int
+    dbname: str
+    user: str
+    password: str = field(repr=False, compare=False)
+    schema: str = "public"
+
+    @classmethod
+    def parse(cls, url: str) -> PostgresLocation:
+        if not is_postgres_url(url):
+            raise LocationError(f"{url!r} is not a postgresql:// URL")
+        parts = urlsplit(url)
+        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        unknown = sorted(set(params) - _URL_PARAMETERS)
+        if unknown:
+            raise LocationError(
+                f"unsupported URL parameter(s) {', '.join(unknown)}: this URL takes "
+                f"?schema=NAME and ?host=SOCKET_DIR; set other libpq options with "
+                f"PG* environment variables (PGSSLMODE...)"
+            )
+        try:
+            port = parts.port or int(os.environ.get("PGPORT") or 5432)
+        except ValueError as error:
+            raise LocationError(f"bad port in {url!r}: {error}") from None
+        user = unquote(parts.username or "") or os.environ.get("PGUSER") or getpass.getuser()
+        return cls(
+            host=unquote(parts.hostname or "")
+            or params.get("host")
+            or os.environ.get("PGHOST")
+            or "localhost",
+            port=port,
+            dbname=unquote(parts.path.lstrip("/")) or os.environ.get("PGDATABASE") or user,
+            user=user,
+            password=unquote(parts.password or "") or os.environ.get("PGPASSWORD", ""),
+            schema=params.get("schema") or "public",
+        )
+
+    def display(self) -> str:
+        """The URL without its password: safe for messages, markers and logs."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        url = f"postgresql://{self.user}@{host}:{self.port}/{self.dbname}"
+        return url if self.schema == "public" else f"{url}?schema={self.schema}"
+
+    def slug(self) -> str:
+        """A file-name-safe name for this log, for the default local directory."""
+        name = f"{self.host}-{self.port}-{self.dbname}"
+        if self.schema != "public":
+            name += f"-{self.schema}"
+        return re.sub(r"[^A-Za-z0-9._-]+", "_", name)
+
+    def eventsourcing_env(self, *, create_table: bool) -> dict[str, str]:
+        """The environment for eventsourcing.postgres, with our application's prefix.
+
+        Prefixed keys win over unprefixed ones in eventsourcing's Environment, so a
+        stray POSTGRES_DBNAME in the process environment cannot redirect the log.
+        """
+        settings = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": self.dbname,
+            "POSTGRES_HOST": self.host,
+            "POSTGRES_PORT": str(self.port),
+            "POSTGRES_USER": self.user,
+            "POSTGRES_PASSWORD": self.password,
+            "POSTGRES_SCHEMA": self.schema,
+            "CREATE_TABLE": "y" if create_table else "n",
+            "APPLICATION_RECORDER_TOPIC": f"{__name__}:{MasteryPostgresRecorder.__name__}",
+        }
+        for key, value in _POOL_DEFAULTS.items():
+            if key not in os.environ and _ENV_PREFIX + key not in os.environ:
+                settings[key] = value
+        return {_ENV_PREFIX + key: value for key, value in settings.items()}
+
+    def connect(self) -> Connection:
+        """A plain autocommit connection (markers, status, LISTEN), not from the pool."""
+        return psycopg.connect(
+            host=self.host,
+            port=self.port,
+            dbname=self.dbname,
+            user=self.user,
+            password=self.password or None,
+            connect_timeout=CONNECT_TIMEOUT,
+            autocommit=True,
+        )
+
+    def table(self, name: str) -> sql.Identifier:
+        return sql.Identifier(self.schema, name)
+
+
+def postgres_log(location: PostgresLocation) -> MasteryLog:
+    """The log on PostgreSQL. Tables are made once, by `create_log`, not per process:
+    concurrent `CREATE OR REPLACE FUNCTION`s from several ingesters starting together
+    would fail, and followers need no DDL rights."""
+    return MasteryLog(env=location.eventsourcing_env(create_table=False))
+
+
+@dataclass(frozen=True)
+class LogMarker:
+    format: int
+    log_id: UUID
+
+
+def read_marker(conn: Connection, location: PostgresLocation) -> LogMarker | None:
+    """The log's format and id, or None when this schema holds no log yet."""
+    name = location.table(MARKER_TABLE).as_string(conn)
+    row = conn.execute("SELECT to_regclass(%s)", [name]).fetchone()
+    if row is None or row[0] is None:
+        return None
+    found = conn.execute(
+        sql.SQL("SELECT format, log_id FROM {}").format(location.table(MARKER_TABLE))
+    ).fetchone()
+    if found is None:
+        return None
+    store_format, log_id = found
+    assert isinstance(store_format, int) and isinstance(log_id, UUID)
+    return LogMarker(store_format, log_id)
+
+
+def create_log(location: PostgresLocation, store_format: int) -> LogMarker:
+    """Make the schema, the log's tables and the marker, once.
+
+    Several ingesters may start on an empty database together: an advisory lock
+    makes one of them create everything while the others wait, then find it made.
+    """
+    lock = f"outcome-mastery:{location.schema}"
+    with location.connect() as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", [lock])
+        try:
+            marker = read_marker(conn, location)
+            if marker is not None:
+                return marker
+            exists = conn.execute(
+                "SELECT 1 FROM pg_namespace WHERE nspname = %s", [location.schema]
+            ).fetchone()
+            if exists is None:
+                conn.execute(
+                    sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                        sql.Identifier(location.schema)
+                    )
+                )
+            MasteryLog(env=location.eventsourcing_env(create_table=True)).close()
+            conn.execute(
+                sql.SQL(
+                    "CREATE TABLE IF NOT EXISTS {} ("
+                    " one_row boolean PRIMARY KEY DEFAULT true CHECK (one_row),"
+                    " format integer NOT NULL,"
+                    " log_id uuid NOT NULL,"
+                    " program text NOT NULL,"
+                    " created_at timestamptz NOT NULL DEFAULT now())"
+                ).format(location.table(MARKER_TABLE))
+            )
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {} (format, log_id, program) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (one_row) DO NOTHING"
+                ).format(location.table(MARKER_TABLE)),
+                [store_format, uuid4(), "outcome-mastery"],
+            )
+            created = read_marker(conn, location)
+            assert created is not None
+            return created
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", [lock])
