@@ -12,7 +12,7 @@ import typer
 
 from replay.cli import exports, hierarchy, mastery, replaying, scaleout, verify
 from replay.cli.options import ReadModelsOption, err
-from replay.store.location import set_read_models_default
+from replay.service import set_read_models_default
 
 app = typer.Typer(
     name="mastery",

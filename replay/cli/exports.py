@@ -8,7 +8,6 @@ bar shows on a terminal (stderr) for large outputs, never in a pipe.
 from __future__ import annotations
 
 import csv
-import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,29 +16,29 @@ from pathlib import Path
 from typing import Annotated, Any, TextIO
 
 import orjson
-import sqlite_utils
 import typer
 from rich import box
 from rich.table import Table
 
-from projections.catchup import ReadModelError
-from projections.exports import (
+from replay.cli.options import (
+    ReadModelsOption,
+    StoreOption,
+    answering,
+    err,
+    existing_store,
+    fail,
+    out,
+)
+from replay.cli.progress import progress_bar
+from replay.service import (
+    RESULT_COLUMNS,
     CourseView,
-    ExportError,
+    MasteryReader,
     aggregate_rollup_json,
     gradebook_header,
     gradebook_row,
-    rating_distribution_json,
     student_rollup_json,
 )
-from projections.feed import FeedError, changes_after
-from projections.queries import QueryError, parse_moment
-from projections.result_export import RESULT_COLUMNS, count_results, result_rows
-from projections.schema import READ_MODEL_FORMAT, read_model_format
-from replay.cli.options import ReadModelsOption, StoreOption, err, fail, out
-from replay.cli.progress import progress_bar
-from replay.jobs.pipeline import open_read_side
-from replay.store.location import StoreError, open_store
 
 PROGRESS_FROM = 2_000
 """Outputs with fewer rows than this finish before a bar would be worth drawing."""
@@ -93,6 +92,7 @@ def output_to(path: Path | None) -> Iterator[TextIO]:
         yield target
 
 
+@contextmanager
 def _course_view(
     store: str | None,
     read_models: str | None,
@@ -100,24 +100,15 @@ def _course_view(
     as_of: str | None,
     known_at: str | None,
     root_account: str | None,
-) -> tuple[sqlite_utils.Database, CourseView]:
-    try:
-        when = parse_moment(as_of, option="--as-of") if as_of else None
-        known = parse_moment(known_at, option="--known-at") if known_at else None
-        db = open_read_side(open_store(store, create=False, read_models=read_models))
-    except (QueryError, StoreError, ReadModelError) as error:
-        raise fail(str(error), 2) from None
-    try:
-        view = CourseView(db, course, as_of=when, known_at=known, root_account=root_account)
-    except ExportError as error:
-        db.close()
-        raise fail(str(error), 1) from None
-    if not view.outcomes_from_links:
-        err.print(
-            f"[yellow]note:[/] no outcome link of course {view.course} is known: "
-            "every outcome with a result there is exported"
-        )
-    return db, view
+) -> Iterator[tuple[MasteryReader, CourseView]]:
+    with answering(), existing_store(store, read_models).reading() as reader:
+        view = reader.course(course, as_of=as_of, known_at=known_at, root_account=root_account)
+        if not view.outcomes_from_links:
+            err.print(
+                f"[yellow]note:[/] no outcome link of course {view.course} is known: "
+                "every outcome with a result there is exported"
+            )
+        yield reader, view
 
 
 def rollups(
@@ -140,30 +131,29 @@ def rollups(
     """A course's rollups in the shape of Canvas's outcome_rollups API, or its CSV export."""
     if aggregate is not None and output_format is not RollupFormat.json:
         raise fail("--aggregate gives one rollup for the course: use it with --format json", 2)
-    db, view = _course_view(store, read_models, course, as_of, known_at, root_account)
-    try:
+    with (
+        _course_view(store, read_models, course, as_of, known_at, root_account) as (_, view),
+        output_to(output) as target,
+    ):
         students = view.students()
-        with output_to(output) as target:
-            if aggregate is not None:
-                document = {"rollups": [aggregate_rollup_json(view, aggregate.value)]}
-                target.write(orjson.dumps(document).decode() + "\n")
-                return
-            with _progress(len(students), "students") as advance:
-                if output_format is RollupFormat.csv:
-                    writer = csv.writer(target, lineterminator="\n")
-                    writer.writerow(gradebook_header(view))
-                    for done, (user, records) in enumerate(view.rollups_by_student(), 1):
-                        writer.writerow(_cells(gradebook_row(view, user, records)))
-                        advance(done)
-                    return
-                target.write('{"rollups": [')
+        if aggregate is not None:
+            document = {"rollups": [aggregate_rollup_json(view, aggregate.value)]}
+            target.write(orjson.dumps(document).decode() + "\n")
+            return
+        with _progress(len(students), "students") as advance:
+            if output_format is RollupFormat.csv:
+                writer = csv.writer(target, lineterminator="\n")
+                writer.writerow(gradebook_header(view))
                 for done, (user, records) in enumerate(view.rollups_by_student(), 1):
-                    target.write(",\n" if done > 1 else "\n")
-                    target.write(orjson.dumps(student_rollup_json(user, records)).decode())
+                    writer.writerow(_cells(gradebook_row(view, user, records)))
                     advance(done)
-                target.write("\n]}\n")
-    finally:
-        db.close()
+                return
+            target.write('{"rollups": [')
+            for done, (user, records) in enumerate(view.rollups_by_student(), 1):
+                target.write(",\n" if done > 1 else "\n")
+                target.write(orjson.dumps(student_rollup_json(user, records)).decode())
+                advance(done)
+            target.write("\n]}\n")
 
 
 def results(
@@ -179,18 +169,18 @@ def results(
     output: OutputOption = None,
 ) -> None:
     """A course's outcome results, one row each, in Canvas's Outcome Results columns."""
-    db, view = _course_view(store, read_models, course, as_of, known_at, root_account)
-    try:
-        total = count_results(db, view)
+    with _course_view(store, read_models, course, as_of, known_at, root_account) as (
+        reader,
+        view,
+    ):
+        total = reader.result_count(view)
         with output_to(output) as target, _progress(total, "results") as advance:
             writer = csv.writer(target, lineterminator="\n")
             writer.writerow(RESULT_COLUMNS)
-            for done, row in enumerate(result_rows(db, view), 1):
+            for done, row in enumerate(reader.result_rows(view), 1):
                 writer.writerow(_cells(row))
                 if done % 500 == 0:
                     advance(done)
-    finally:
-        db.close()
 
 
 def distribution(
@@ -205,11 +195,11 @@ def distribution(
     ] = DistributionFormat.table,
 ) -> None:
     """Percent of students in each rating, per outcome, as the gradebook header shows."""
-    db, view = _course_view(store, read_models, course, as_of, known_at, root_account)
-    try:
-        documents = rating_distribution_json(view)
-    finally:
-        db.close()
+    with _course_view(store, read_models, course, as_of, known_at, root_account) as (
+        reader,
+        view,
+    ):
+        documents = reader.distribution(view)
     if output_format is DistributionFormat.json:
         sys.stdout.write(orjson.dumps(documents, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
@@ -239,45 +229,10 @@ def changes(
     ] = FeedFormat.jsonl,
 ) -> None:
     """Rollup changes after a sequence number, in order: poll it to follow every change."""
-    try:
-        db = open_feed(open_store(store, create=False, read_models=read_models).read_models_path)
-    except (StoreError, ReadModelError) as error:
-        raise fail(str(error), 2) from None
-    try:
+    with answering():
         write = sys.stdout.write
-        for change in changes_after(db, after, limit):
+        for change in existing_store(store, read_models).changes(after, limit):
             write(orjson.dumps(change).decode() + "\n")
-    except FeedError as error:
-        raise fail(str(error), 2) from None
-    finally:
-        db.close()
-
-
-def open_feed(path: Path) -> sqlite_utils.Database:
-    """The read models for reading only: no catch-up, no schema work, no write lock.
-
-    A consumer polls while replays write; it must never wait on them nor make them
-    wait. What it sees is what the projection has committed.
-    """
-    if not path.exists():
-        raise ReadModelError(f"{path} does not exist: run `mastery replay` or `mastery rebuild`")
-    try:
-        db = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None, timeout=30))
-        found = read_model_format(db)
-    except sqlite3.DatabaseError as error:
-        raise ReadModelError(f"{path} is not usable ({error}): run `mastery rebuild`") from None
-    if found is None:
-        db.close()
-        raise ReadModelError(
-            f"{path} is not set up yet (a first replay is creating it): try again shortly"
-        )
-    if found != READ_MODEL_FORMAT:
-        db.close()
-        raise ReadModelError(
-            f"{path} is in read-model format {found}, this program reads "
-            f"{READ_MODEL_FORMAT}: run `mastery rebuild`"
-        )
-    return db
 
 
 @contextmanager

@@ -15,7 +15,7 @@ import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 
-from replay.store.location import resolve_store_location
+from replay.service import resolve_store_location
 
 _NOT_DAMAGED = "nothing already stored was changed (the batch being written was rolled back)"
 

@@ -4,40 +4,30 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 import typer
 from rich.text import Text
 from rich.tree import Tree
 
-from domain.ids import InvalidId, normalise_id
-from projections.catchup import ReadModelError
-from projections.hierarchy import ContextTree, HierarchyQueries
-from projections.queries import MasteryQuestion, QueryError, parse_moment
-from projections.tree import Node, OutcomeEntry, group_label, outcome_label
-from replay.cli.options import ReadModelsOption, StoreOption, fail, out
-from replay.jobs.pipeline import open_read_side
-from replay.store.location import StoreError, open_store
-
-CONTEXT_TYPES = {"course": "Course", "account": "Account"}
+from replay.cli.options import ReadModelsOption, StoreOption, answering, existing_store, out
+from replay.service import (
+    ContextTree,
+    MasteryQuestion,
+    Node,
+    OutcomeEntry,
+    group_label,
+    moment_text,
+    outcome_label,
+    question,
+    tree_json,
+)
 
 
 class TreeFormat(StrEnum):
     tree = "tree"
     json = "json"
-
-
-def parse_context(text: str) -> tuple[str, str]:
-    """`Course:601` or `Account:79` (the type in any case) -> ("Course", "601")."""
-    kind, _, identifier = text.partition(":")
-    context_type = CONTEXT_TYPES.get(kind.strip().lower())
-    if context_type is None or not identifier.strip():
-        raise QueryError(f"--context {text!r}: expected Course:ID or Account:ID, e.g. Course:601")
-    try:
-        return context_type, normalise_id(identifier)
-    except InvalidId as error:
-        raise QueryError(f"--context {text!r}: {error}") from None
 
 
 def hierarchy(
@@ -57,44 +47,24 @@ def hierarchy(
     ] = TreeFormat.tree,
 ) -> None:
     """Outcome groups and the outcomes linked in them, per context."""
-    try:
-        wanted = parse_context(context) if context else (None, None)
-        question = MasteryQuestion(
-            as_of=parse_moment(as_of, option="--as-of") if as_of else None,
-            known_at=parse_moment(known_at, option="--known-at") if known_at else None,
-        )
-        db = open_read_side(open_store(store, create=False, read_models=read_models))
-    except (QueryError, StoreError, ReadModelError) as error:
-        raise fail(str(error), 2) from None
-    try:
-        trees = HierarchyQueries(db).trees(question.moment, *wanted)
-    finally:
-        db.close()
-    if context and not trees:
-        raise fail(f"no outcome group or link of {context} is known at that moment", 1)
+    with answering():
+        asked = question(as_of=as_of, known_at=known_at)
+        with existing_store(store, read_models).reading() as reader:
+            trees = reader.hierarchy(asked, context)
     if output_format is TreeFormat.json:
-        document = [tree_json(tree, question) for tree in trees]
+        document = [tree_json(tree, asked) for tree in trees]
         sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     for tree in trees:
-        out.print(tree_picture(tree, question))
+        out.print(tree_picture(tree, asked))
         for line in problem_lines(tree):
             out.print(Text(line, style="yellow"))
-
-
-def _when(question: MasteryQuestion) -> str:
-    when = "now"
-    if question.as_of:
-        when = f"as of {question.as_of.isoformat()}"
-    if question.known_at:
-        when += f", as known at {question.known_at.isoformat()}"
-    return when
 
 
 def tree_picture(tree: ContextTree, question: MasteryQuestion) -> Tree:
     """A rich Tree: groups in bold, outcomes with id, display name and method."""
     title = Text(f"{tree.context_type} {tree.context_id}", style="bold")
-    title.append(f"  (root account {tree.root_account}, {_when(question)})", style="dim")
+    title.append(f"  (root account {tree.root_account}, {moment_text(question)})", style="dim")
     picture = Tree(title, guide_style="dim")
     stack: list[tuple[Tree, Node]] = [(picture, node) for node in reversed(tree.snapshot.nodes)]
     while stack:
@@ -141,58 +111,3 @@ def problem_lines(tree: ContextTree) -> list[str]:
         missing = ", ".join(str(parent) for parent in snapshot.missing_parents)
         lines.append(f"  parents not yet seen: {missing}")
     return lines
-
-
-def tree_json(tree: ContextTree, question: MasteryQuestion) -> dict[str, Any]:
-    """One context: its tree of groups, each with its outcomes, and what was repaired."""
-    snapshot = tree.snapshot
-    return {
-        "context_type": tree.context_type,
-        "context_id": tree.context_id,
-        "root_account_id": tree.root_account,
-        "as_of": question.as_of.isoformat() if question.as_of else None,
-        "known_at": question.known_at.isoformat() if question.known_at else None,
-        "groups": [node_json(node) for node in snapshot.nodes],
-        "missing_parents": snapshot.missing_parents,
-        "cycles": [
-            {"groups": list(cycle.groups), "detached": cycle.detached} for cycle in snapshot.cycles
-        ],
-        "hidden_groups": snapshot.hidden_groups,
-        "hidden_links": snapshot.hidden_links,
-    }
-
-
-def node_json(node: Node) -> dict[str, Any]:
-    """A node and everything under it; iterative, so any depth is fine."""
-    root = _node_fields(node)
-    stack = [(root, node)]
-    while stack:
-        document, current = stack.pop()
-        for child in current.groups:
-            child_document = _node_fields(child)
-            document["groups"].append(child_document)
-            stack.append((child_document, child))
-    return root
-
-
-def _node_fields(node: Node) -> dict[str, Any]:
-    return {
-        "kind": node.kind,
-        "id": node.group_id,
-        "title": node.title,
-        "description": node.description,
-        "vendor_guid": node.vendor_guid,
-        "outcomes": [
-            {
-                "link_id": entry.link_id,
-                "id": entry.outcome_id,
-                "title": entry.title,
-                "display_name": entry.display_name,
-                "calculation_method": entry.calculation_method,
-                "calculation_int": entry.calculation_int,
-                "path": entry.path,
-            }
-            for entry in node.outcomes
-        ],
-        "groups": [],
-    }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import sys
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 import orjson
 import typer
@@ -13,12 +13,23 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
-from projections.catchup import ReadModelError
-from projections.queries import MasteryQueries, MasteryQuestion, QueryError, parse_moment
-from projections.rollups import RollupRecord
-from replay.cli.options import JsonOption, ReadModelsOption, StoreOption, existing_store, fail, out
-from replay.jobs.pipeline import open_read_side, rebuild_read_models
-from replay.store.location import StoreError, open_store
+from replay.cli.options import (
+    JsonOption,
+    ReadModelsOption,
+    StoreOption,
+    answering,
+    existing_store,
+    out,
+)
+from replay.cli.progress import progress_bar
+from replay.service import (
+    MasteryQuestion,
+    RollupRecord,
+    moment_text,
+    question,
+    rollup_csv_rows,
+    rollup_json,
+)
 
 
 class OutputFormat(StrEnum):
@@ -50,79 +61,26 @@ def query(
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many rollups.")] = None,
 ) -> None:
     """Students' mastery of outcomes: current, as of a time, or as known at a time."""
-    try:
-        question = MasteryQuestion(
+    with answering():
+        asked = question(
             users=user or (),
             outcomes=outcome or (),
             course=course,
-            as_of=parse_moment(as_of, option="--as-of") if as_of else None,
-            known_at=parse_moment(known_at, option="--known-at") if known_at else None,
+            as_of=as_of,
+            known_at=known_at,
             all_courses=all_courses,
         )
-        db = open_read_side(open_store(store, create=False, read_models=read_models))
-    except (QueryError, StoreError, ReadModelError) as error:
-        raise fail(str(error), 2) from None
-    queries = MasteryQueries(db)
-    records = queries.rollups(question)[:limit]
+        with existing_store(store, read_models).reading() as reader:
+            records = reader.rollups(asked)[:limit]
+            titles = {}
+            if output_format is OutputFormat.table:
+                titles = reader.outcome_titles(sorted({r.key[2] for r in records}))
     if output_format is OutputFormat.json:
         out.print_json(orjson.dumps([rollup_json(r) for r in records]).decode())
     elif output_format is OutputFormat.csv:
-        write_csv(records)
+        csv.writer(sys.stdout, lineterminator="\n").writerows(rollup_csv_rows(records))
     else:
-        titles = queries.outcome_titles(sorted({r.key[2] for r in records}))
-        out.print(rollup_table(records, titles, question))
-
-
-def rollup_json(record: RollupRecord) -> dict[str, Any]:
-    root_account, user_uuid, outcome_id, context_type, context_id = record.key
-    rollup, rating = record.rollup, record.rollup.rating
-    return {
-        "user_uuid": user_uuid,
-        "learning_outcome_id": outcome_id,
-        "context_type": context_type or None,
-        "context_id": context_id or None,
-        "root_account_id": root_account,
-        "score": rollup.score,
-        "count": rollup.count,
-        "mastery": rollup.mastery,
-        "rating": None
-        if rating is None
-        else {"description": rating.description, "points": rating.points, "color": rating.color},
-        "calculation_method": rollup.calculation_method,
-        "calculation_int": rollup.calculation_int,
-        "latest_assessed_at": rollup.latest_assessed_at.isoformat().replace("+00:00", "Z")
-        if rollup.latest_assessed_at
-        else None,
-    }
-
-
-CSV_COLUMNS = [
-    "user_uuid",
-    "learning_outcome_id",
-    "context_type",
-    "context_id",
-    "score",
-    "count",
-    "mastery",
-    "rating_description",
-    "rating_points",
-    "rating_color",
-    "calculation_method",
-    "calculation_int",
-    "latest_assessed_at",
-]
-
-
-def write_csv(records: list[RollupRecord]) -> None:
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    for record in records:
-        data = rollup_json(record)
-        rating = data.pop("rating") or {}
-        data["rating_description"] = rating.get("description")
-        data["rating_points"] = rating.get("points")
-        data["rating_color"] = rating.get("color")
-        writer.writerow(["" if data[c] is None else data[c] for c in CSV_COLUMNS])
+        out.print(rollup_table(records, titles, asked))
 
 
 SHORT_METHOD_NAMES = {
@@ -136,12 +94,9 @@ SHORT_METHOD_NAMES = {
 def rollup_table(
     records: list[RollupRecord], titles: dict[str, str], question: MasteryQuestion
 ) -> Table:
-    when = "now"
-    if question.as_of:
-        when = f"as of {question.as_of.isoformat()}"
-    if question.known_at:
-        when += f", as known at {question.known_at.isoformat()}"
-    table = Table(title=f"mastery {when}: {len(records)} rollups", title_justify="left")
+    table = Table(
+        title=f"mastery {moment_text(question)}: {len(records)} rollups", title_justify="left"
+    )
     table.box = box.SIMPLE_HEAD
     table.add_column("student", min_width=10, max_width=10, no_wrap=True, overflow="ellipsis")
     table.add_column("outcome", min_width=12, max_width=28, no_wrap=True, overflow="ellipsis")
@@ -178,11 +133,8 @@ def rebuild(
     store: StoreOption = None, read_models: ReadModelsOption = None, as_json: JsonOption = False
 ) -> None:
     """Drop the read models and recreate them from the whole log."""
-    opened = existing_store(store, read_models)
-    try:
-        report = rebuild_read_models(opened)
-    except ReadModelError as error:
-        raise fail(str(error), 2) from None
+    with answering():
+        report = existing_store(store, read_models).rebuild(progress=progress_bar)
     if as_json:
         out.print_json(orjson.dumps(report).decode())
     else:

@@ -3,23 +3,25 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from replay.store.location import READ_MODELS_ENV, STORE_ENV, Store, StoreError, open_store
-
-if TYPE_CHECKING:
-    pass
-
-app = typer.Typer(
-    name="mastery",
-    help="Event-sourced Canvas outcome mastery: replay live-event dumps, ask about mastery.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+from replay.service import (
+    READ_MODELS_ENV,
+    STORE_ENV,
+    BadInput,
+    BadQuestion,
+    MasteryService,
+    NotFound,
+    ServiceError,
+    StoreUnavailable,
+    StrictStop,
 )
+
 # A pipe has no width: lay tables out for 120 columns there rather than rich's 80.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True, highlight=False)
@@ -44,15 +46,31 @@ ReadModelsOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
-
-def existing_store(store: str | None, read_models: str | None) -> Store:
-    """The store a read command names; exit 2 with the reason when there is none."""
-    try:
-        return open_store(store, create=False, read_models=read_models)
-    except StoreError as error:
-        raise fail(str(error), 2) from None
+EXIT_CODES: dict[type[ServiceError], int] = {
+    BadQuestion: 2,
+    BadInput: 2,
+    StoreUnavailable: 2,
+    NotFound: 1,
+    StrictStop: 1,
+}
+"""The exit code of each service error: 2 the question or the store, 1 the answer."""
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
     err.print(f"[bold red]error:[/] {message}")
     return typer.Exit(code)
+
+
+@contextmanager
+def answering() -> Iterator[None]:
+    """Turns a service error into its message on stderr and its exit code."""
+    try:
+        yield
+    except ServiceError as error:
+        raise fail(str(error), EXIT_CODES.get(type(error), 1)) from None
+
+
+def existing_store(store: str | None, read_models: str | None) -> MasteryService:
+    """The store a read command names; exit 2 with the reason when there is none."""
+    with answering():
+        return MasteryService.open(store, read_models=read_models)

@@ -14,17 +14,16 @@ from replay.cli.options import (
     JsonOption,
     ReadModelsOption,
     StoreOption,
+    answering,
     err,
     existing_store,
-    fail,
     out,
 )
-from replay.jobs.status import store_status
-from replay.store.location import StoreError, open_store
-from replay.store.quarantine import Quarantine
+from replay.cli.progress import progress_bar
+from replay.service import MasteryService, ReplayOptions, StrictStop
 
 if TYPE_CHECKING:
-    from replay.ingest.ingestor import ReplaySummary
+    from replay.service import ReplaySummary
 
 
 def replay(
@@ -53,26 +52,17 @@ def replay(
     as_json: JsonOption = False,
 ) -> None:
     """Append the Learning events of dumps to the log (duplicates are stored once)."""
-    from replay.ingest.parsing import StrictModeStop
-    from replay.ingest.sources import SourceError
-    from replay.jobs.pipeline import ReplayOptions, run_replay
-
-    try:
-        opened = open_store(store, create=True, read_models=read_models)
-        if batch_size is None:
-            batch_size = 10_000 if opened.postgres is not None else ReplayOptions.batch_size
-        summary = run_replay(
-            opened,
-            paths,
-            ReplayOptions(
-                strict=strict, keep_request_metadata=keep_request_metadata, batch_size=batch_size
-            ),
-            stdin=sys.stdin.buffer,
+    with answering():
+        service = MasteryService.open(store, read_models=read_models, create=True)
+        options = ReplayOptions(
+            strict=strict,
+            keep_request_metadata=keep_request_metadata,
+            batch_size=batch_size or (10_000 if service.on_postgres else 2_000),
         )
-    except (SourceError, StoreError) as error:
-        raise fail(str(error), 2) from None
-    except StrictModeStop as stop:
-        raise fail(f"{stop} (--strict: nothing from this line was stored)") from None
+        try:
+            summary = service.replay(paths, options, stdin=sys.stdin.buffer, progress=progress_bar)
+        except StrictStop as stop:
+            raise StrictStop(f"{stop} (--strict: nothing from this line was stored)") from None
     if as_json:
         out.print_json(orjson.dumps(summary.as_dict()).decode())
     else:
@@ -100,8 +90,7 @@ def status(
     store: StoreOption = None, read_models: ReadModelsOption = None, as_json: JsonOption = False
 ) -> None:
     """What the store holds: events by type, their time span, the quarantine."""
-    opened = existing_store(store, read_models)
-    report = store_status(opened)
+    report = existing_store(store, read_models).status()
     if as_json:
         out.print_json(orjson.dumps(report.as_dict()).decode())
         return
@@ -131,12 +120,7 @@ def quarantine_command(
     ] = False,
 ) -> None:
     """The lines that could not be used, with where they came from and why."""
-    opened = existing_store(store, read_models)
-    quarantine = Quarantine(opened.quarantine_path)
-    try:
-        lines = list(quarantine.lines(reason=reason, limit=limit))
-    finally:
-        quarantine.close()
+    lines = existing_store(store, read_models).quarantined(reason=reason, limit=limit)
     if as_json:
         for line in lines:
             record = {
@@ -174,21 +158,21 @@ def generate(
     ] = None,
 ) -> None:
     """Write a realistic synthetic dump (deterministic for a seed)."""
-    from replay.synthetic.generate import GeneratorSettings, estimate_events, write_dump
+    from replay.service.synthetic import write_synthetic_dump
 
-    settings = GeneratorSettings(
-        students=students,
-        outcomes=outcomes,
-        results_per_student=results_per_student,
-        seed=seed,
-        duplicates=duplicates,
-        shuffle_seconds=shuffle_seconds,
-        legacy=legacy,
-        courses=courses,
-    )
+    settings = {
+        "students": students,
+        "outcomes": outcomes,
+        "results_per_student": results_per_student,
+        "seed": seed,
+        "duplicates": duplicates,
+        "shuffle_seconds": shuffle_seconds,
+        "legacy": legacy,
+        "courses": courses,
+    }
     if output is None:
-        write_dump(settings, sys.stdout.buffer)
+        write_synthetic_dump(sys.stdout.buffer, **settings)
         return
     with output.open("wb") as target:
-        written = write_dump(settings, target)
-    err.print(f"wrote {written:,} events (~{estimate_events(settings):,} estimated) to {output}")
+        written, estimated = write_synthetic_dump(target, **settings)
+    err.print(f"wrote {written:,} events (~{estimated:,} estimated) to {output}")

@@ -11,24 +11,27 @@ from __future__ import annotations
 import signal
 import sys
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 from rich.table import Table
 
-from projections.catchup import DEFAULT_BATCH, ReadModelError
 from replay.cli.options import (
     JsonOption,
     ReadModelsOption,
     StoreOption,
+    answering,
     err,
     existing_store,
     fail,
     out,
 )
 from replay.cli.progress import progress_bar
-from replay.store.location import StoreError, open_store
+from replay.service import DEFAULT_BATCH, MasteryService, StoreUnavailable
+
+if TYPE_CHECKING:
+    from replay.service import Lag
 
 
 def follow(
@@ -52,9 +55,7 @@ def follow(
     ] = False,
 ) -> None:
     """Keep the local read models level with a log that others append to."""
-    opened = existing_store(store, read_models)
-
-    from replay.jobs.follow import Follower, Lag  # eventsourcing: only when following
+    service = existing_store(store, read_models)
 
     def report(lag: Lag) -> None:
         if as_json:
@@ -68,8 +69,7 @@ def follow(
                 f"{lag.seconds:.1f} s; {lag.applied:,} applied"
             )
 
-    follower = Follower(
-        opened,
+    follower = service.follower(
         poll_interval=poll_interval,
         batch_size=batch_size,
         report_every=report_every,
@@ -81,15 +81,15 @@ def follow(
 
     previous = signal.signal(signal.SIGTERM, on_signal)
     if not as_json:
-        err.print(f"following {opened.location} into {opened.read_models_path}")
+        err.print(f"following {service.location} into {service.read_models_location}")
     try:
         follower.run(once=once, attempts=3 if once else None)
     except KeyboardInterrupt:
         pass  # the batch in hand was rolled back; its position with it
-    except ReadModelError as error:
+    except StoreUnavailable as error:
         raise fail(str(error), 2) from None
     except Exception as error:  # --once gave up reconnecting
-        raise fail(f"cannot follow {opened.location}: {error}") from None
+        raise fail(f"cannot follow {service.location}: {error}") from None
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -106,27 +106,10 @@ def copy(
     as_json: JsonOption = False,
 ) -> None:
     """Copy a store's log into another store, event for event; safe to run again."""
-    try:
-        opened_source = open_store(source, create=False)
-        opened_target = open_store(target, create=True, read_models=read_models)
-    except StoreError as error:
-        raise fail(str(error), 2) from None
-    if opened_source.location == opened_target.location:
-        raise fail("--from and --to are the same store", 2)
-    source_log = opened_source.open_log()
-    try:
-        last = source_log.recorder.max_notification_id() or 0
-    finally:
-        source_log.close()
-    from replay.jobs.copy import copy_log  # eventsourcing: only when copying
-
-    with progress_bar(last, unit="events", label="copying") as update:
-        report = copy_log(
-            opened_source,
-            opened_target,
-            batch_size=batch_size,
-            on_progress=lambda position, _: update(position),
-        )
+    with answering():
+        from_store = MasteryService.open(source)
+        into_store = MasteryService.open(target, read_models=read_models, create=True)
+        report = from_store.copy_to(into_store, batch_size=batch_size, progress=progress_bar)
     if as_json:
         out.print_json(orjson.dumps(report.as_dict()).decode())
     else:

@@ -23,10 +23,7 @@ def verify(
 
     Exit code 0: no problem; 1: problems, listed; 2: no usable store. Writes nothing.
     """
-    opened = existing_store(store, read_models)
-    from replay.jobs.verify import verify_store  # decodes the log: eventsourcing
-
-    report = verify_store(opened)
+    report = existing_store(store, read_models).verify()
     if as_json:
         out.print_json(orjson.dumps(report.as_dict()).decode())
     else:

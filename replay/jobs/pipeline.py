@@ -6,16 +6,24 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from pathlib import Path
 from time import perf_counter
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 import sqlite_utils
 
-from projections.catchup import catch_up, has_pending_work, open_read_models, position_of
-from replay.cli.progress import progress_bar
+from projections.catchup import (
+    ReadModelError,
+    catch_up,
+    has_pending_work,
+    open_read_models,
+    position_of,
+)
+from projections.schema import READ_MODEL_FORMAT, read_model_format
 from replay.ingest.sources import DumpReader
 from replay.jobs.background import BackgroundProjection
 from replay.jobs.collector import batch_collection
+from replay.jobs.progress import Progress, no_progress
 from replay.store.location import Store
 from replay.store.quarantine import Quarantine
 
@@ -38,6 +46,7 @@ def run_replay(
     options: ReplayOptions = ReplayOptions(),
     *,
     stdin: BinaryIO | None = None,
+    progress: Progress = no_progress,
 ) -> ReplaySummary:
     """Append the dumps to the log, then bring the read models level with it.
 
@@ -48,11 +57,15 @@ def run_replay(
     is also answerable.
     """
     with batch_collection():
-        return _replay(store, paths, options, stdin)
+        return _replay(store, paths, options, stdin, progress)
 
 
 def _replay(
-    store: Store, paths: Sequence[str], options: ReplayOptions, stdin: BinaryIO | None
+    store: Store,
+    paths: Sequence[str],
+    options: ReplayOptions,
+    stdin: BinaryIO | None,
+    progress: Progress,
 ) -> ReplaySummary:
     from replay.ingest.parsing import WORKER_THRESHOLD_BYTES, parse_dumps
 
@@ -69,17 +82,21 @@ def _replay(
     )
     try:
         with projection:  # forks before this process opens the log
-            return _append(store, reader, batches, options)
+            return _append(store, reader, batches, options, progress)
     finally:
         log = store.open_log()
         try:
-            _project(store, log)  # whatever the follower left (everything, without one)
+            _project(store, log, progress)  # whatever the follower left (everything, without one)
         finally:
             log.close()
 
 
 def _append(
-    store: Store, reader: DumpReader, batches: Iterator[ParsedBatch], options: ReplayOptions
+    store: Store,
+    reader: DumpReader,
+    batches: Iterator[ParsedBatch],
+    options: ReplayOptions,
+    progress: Progress,
 ) -> ReplaySummary:
     from replay.ingest.ingestor import Ingestor
 
@@ -93,9 +110,9 @@ def _append(
         batch_size=options.batch_size,
     )
     try:
-        with progress_bar(reader.total_bytes, unit="bytes", label="appending") as update:
+        with progress(reader.total_bytes, unit="bytes", label="appending") as update:
             summary = ingestor.ingest_batches(
-                batches, on_batch=lambda progress: update(progress.bytes_read)
+                batches, on_batch=lambda batch: update(batch.bytes_read)
             )
     finally:
         quarantine.close()
@@ -103,12 +120,12 @@ def _append(
     return summary
 
 
-def _project(store: Store, log: Any) -> int:
+def _project(store: Store, log: Any, progress: Progress) -> int:
     db = open_read_models(store.read_models_path)
     try:
         start = position_of(db)
         last = log.recorder.max_notification_id() or 0
-        with progress_bar(max(last - start, 0), unit="events", label="projecting") as update:
+        with progress(max(last - start, 0), unit="events", label="projecting") as update:
             return catch_up(log, db, on_batch=lambda position: update(position - start))
     finally:
         db.close()
@@ -133,6 +150,33 @@ def open_read_side(store: Store) -> sqlite_utils.Database:
         log.close()
 
 
+def open_feed(path: Path) -> sqlite_utils.Database:
+    """The read models for reading only: no catch-up, no schema work, no write lock.
+
+    A consumer polls while replays write; it must never wait on them nor make them
+    wait. What it sees is what the projection has committed.
+    """
+    if not path.exists():
+        raise ReadModelError(f"{path} does not exist: run `mastery replay` or `mastery rebuild`")
+    try:
+        db = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None, timeout=30))
+        found = read_model_format(db)
+    except sqlite3.DatabaseError as error:
+        raise ReadModelError(f"{path} is not usable ({error}): run `mastery rebuild`") from None
+    if found is None:
+        db.close()
+        raise ReadModelError(
+            f"{path} is not set up yet (a first replay is creating it): try again shortly"
+        )
+    if found != READ_MODEL_FORMAT:
+        db.close()
+        raise ReadModelError(
+            f"{path} is in read-model format {found}, this program reads "
+            f"{READ_MODEL_FORMAT}: run `mastery rebuild`"
+        )
+    return db
+
+
 def _sqlite_log_head(store: Store) -> int:
     if not store.log_path.exists():
         return 0
@@ -146,7 +190,7 @@ def _sqlite_log_head(store: Store) -> int:
     return int(row[0] or 0)
 
 
-def rebuild_read_models(store: Store) -> dict[str, Any]:
+def rebuild_read_models(store: Store, progress: Progress = no_progress) -> dict[str, Any]:
     """Throw the read models away and project the whole log again."""
     started = perf_counter()
     for suffix in ("", "-wal", "-shm"):
@@ -156,7 +200,7 @@ def rebuild_read_models(store: Store) -> dict[str, Any]:
     log = store.open_log()
     try:
         with batch_collection():
-            events = _project(store, log)
+            events = _project(store, log, progress)
     finally:
         log.close()
     elapsed = perf_counter() - started

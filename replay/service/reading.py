@@ -1,0 +1,123 @@
+"""Questions asked of a store's read models: mastery now, as of T, as known at K.
+
+A reader holds one connection to the read models, brought level with the log when
+it was opened, so that every answer it gives is of the same moment of the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from domain.ids import InvalidId, normalise_id
+from projections.exports import CourseView, ExportError, rating_distribution_json
+from projections.hierarchy import ContextTree, HierarchyQueries
+from projections.queries import MasteryQueries, MasteryQuestion, QueryError, parse_moment
+from projections.result_export import count_results, result_rows
+from projections.rollups import RollupRecord
+from replay.service.errors import BadQuestion, NotFound
+
+CONTEXT_TYPES = {"course": "Course", "account": "Account"}
+
+Moment = str | datetime | None
+"""A time as a front door has it: an ISO 8601 text (a date means its end, UTC) or a datetime."""
+
+
+def moment(value: Moment, *, option: str) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return value
+    try:
+        return parse_moment(value, option=option)
+    except QueryError as error:
+        raise BadQuestion(str(error)) from None
+
+
+def question(
+    *,
+    users: Sequence[str] = (),
+    outcomes: Sequence[str] = (),
+    course: str | None = None,
+    as_of: Moment = None,
+    known_at: Moment = None,
+    all_courses: bool = False,
+) -> MasteryQuestion:
+    """A mastery question; `as_of` and `known_at` as `mastery query` takes them."""
+    return MasteryQuestion(
+        users=tuple(users),
+        outcomes=tuple(outcomes),
+        course=course,
+        as_of=moment(as_of, option="--as-of"),
+        known_at=moment(known_at, option="--known-at"),
+        all_courses=all_courses,
+    )
+
+
+def parse_context(text: str) -> tuple[str, str]:
+    """`Course:601` or `Account:79` (the type in any case) -> ("Course", "601")."""
+    kind, _, identifier = text.partition(":")
+    context_type = CONTEXT_TYPES.get(kind.strip().lower())
+    if context_type is None or not identifier.strip():
+        raise BadQuestion(f"--context {text!r}: expected Course:ID or Account:ID, e.g. Course:601")
+    try:
+        return context_type, normalise_id(identifier)
+    except InvalidId as error:
+        raise BadQuestion(f"--context {text!r}: {error}") from None
+
+
+class MasteryReader:
+    """What can be asked of the read models; made by `MasteryService.reading()`."""
+
+    def __init__(self, db: sqlite_utils.Database) -> None:
+        self._db = db
+        self._queries = MasteryQueries(db)
+
+    def rollups(self, asked: MasteryQuestion) -> list[RollupRecord]:
+        """Rollups per (student, outcome, course), sorted by key."""
+        try:
+            return self._queries.rollups(asked)
+        except QueryError as error:
+            raise BadQuestion(str(error)) from None
+
+    def outcome_titles(self, outcome_ids: Sequence[str]) -> dict[str, str]:
+        return self._queries.outcome_titles(outcome_ids)
+
+    def hierarchy(self, asked: MasteryQuestion, context: str | None = None) -> list[ContextTree]:
+        """The group trees of every context, or of `context` ("Course:601"), at the moment."""
+        wanted: tuple[str | None, str | None] = parse_context(context) if context else (None, None)
+        trees = HierarchyQueries(self._db).trees(asked.moment, *wanted)
+        if context and not trees:
+            raise NotFound(f"no outcome group or link of {context} is known at that moment")
+        return trees
+
+    def course(
+        self,
+        course: str,
+        *,
+        as_of: Moment = None,
+        known_at: Moment = None,
+        root_account: str | None = None,
+    ) -> CourseView:
+        """One course at one moment, for the Canvas-shaped exports."""
+        try:
+            return CourseView(
+                self._db,
+                course,
+                as_of=moment(as_of, option="--as-of"),
+                known_at=moment(known_at, option="--known-at"),
+                root_account=root_account,
+            )
+        except ExportError as error:
+            raise NotFound(str(error)) from None
+
+    def result_count(self, view: CourseView) -> int:
+        return count_results(self._db, view)
+
+    def result_rows(self, view: CourseView) -> Iterator[list[Any]]:
+        """Canvas's Outcome Results report, a row per result (`RESULT_COLUMNS`)."""
+        return result_rows(self._db, view)
+
+    def distribution(self, view: CourseView) -> list[dict[str, Any]]:
+        return rating_distribution_json(view)
