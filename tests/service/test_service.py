@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,16 +40,12 @@ def test_a_missing_store_is_unavailable_and_not_created(tmp_path: Path) -> None:
 
 def test_a_dump_that_does_not_exist_is_bad_input(tmp_path: Path) -> None:
     service = MasteryService.open(str(tmp_path / "store"), create=True)
-    with pytest.raises(BadInput, match="no-such.jsonl"):
+    with pytest.raises(BadInput, match=r"no-such\.jsonl"):
         service.replay([str(tmp_path / "no-such.jsonl")])
 
 
 def test_replaying_reports_progress_through_the_callback_it_is_given(tmp_path: Path) -> None:
     seen: list[tuple[str, str, int]] = []
-
-    from contextlib import contextmanager
-    from collections.abc import Iterator
-    from typing import Any
 
     @contextmanager
     def record(total: int | None, *, unit: str, label: str) -> Iterator[Any]:
