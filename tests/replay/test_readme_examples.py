@@ -49,3 +49,19 @@ def test_the_readme_export_examples_are_the_sample_exports(sample_store: Path) -
     lines = printed(sample_store, "rollups", "--course", "601", "--format", "csv")
     assert lines[0].startswith(header.removesuffix("..."))
     assert lines[1] == row
+
+
+def test_the_readme_python_api_example_runs_on_the_sample(
+    sample_store: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    start = README.index("```python\nfrom replay.service import") + len("```python\n")
+    example = README[start : README.index("```", start)]
+    monkeypatch.chdir(sample_store.parent)
+    namespace: dict[str, object] = {}
+    exec(compile(example, "README.md (Python API)", "exec"), namespace)
+    printed_rollups = capsys.readouterr().out.splitlines()
+    assert printed_rollups and all("'context_id': '601'" in line for line in printed_rollups)
+    assert namespace["last_seen"] == max(
+        change["sequence"]
+        for change in namespace["service"].changes(limit=1000)  # type: ignore[attr-defined]
+    )
