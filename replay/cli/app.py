@@ -10,9 +10,9 @@ import sys
 
 import typer
 
+from replay import service
 from replay.cli import exports, hierarchy, mastery, replaying, scaleout, verify
 from replay.cli.options import ReadModelsOption, err
-from replay.service import set_read_models_default
 
 app = typer.Typer(
     name="mastery",
@@ -26,7 +26,7 @@ app = typer.Typer(
 @app.callback()
 def global_options(read_models: ReadModelsOption = None) -> None:
     """Event-sourced Canvas outcome mastery: replay live-event dumps, ask about mastery."""
-    set_read_models_default(read_models)
+    service.set_read_models_default(read_models)
 
 
 for name, command in (

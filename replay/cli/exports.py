@@ -13,13 +13,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any, TextIO
 
 import orjson
 import typer
 from rich import box
 from rich.table import Table
 
+from replay import service
 from replay.cli.options import (
     ReadModelsOption,
     StoreOption,
@@ -30,15 +31,9 @@ from replay.cli.options import (
     out,
 )
 from replay.cli.progress import progress_bar
-from replay.service import (
-    RESULT_COLUMNS,
-    CourseView,
-    MasteryReader,
-    aggregate_rollup_json,
-    gradebook_header,
-    gradebook_row,
-    student_rollup_json,
-)
+
+if TYPE_CHECKING:
+    from replay.service import CourseView, MasteryReader
 
 PROGRESS_FROM = 2_000
 """Outputs with fewer rows than this finish before a bar would be worth drawing."""
@@ -137,21 +132,21 @@ def rollups(
     ):
         students = view.students()
         if aggregate is not None:
-            document = {"rollups": [aggregate_rollup_json(view, aggregate.value)]}
+            document = {"rollups": [service.aggregate_rollup_json(view, aggregate.value)]}
             target.write(orjson.dumps(document).decode() + "\n")
             return
         with _progress(len(students), "students") as advance:
             if output_format is RollupFormat.csv:
                 writer = csv.writer(target, lineterminator="\n")
-                writer.writerow(gradebook_header(view))
+                writer.writerow(service.gradebook_header(view))
                 for done, (user, records) in enumerate(view.rollups_by_student(), 1):
-                    writer.writerow(_cells(gradebook_row(view, user, records)))
+                    writer.writerow(_cells(service.gradebook_row(view, user, records)))
                     advance(done)
                 return
             target.write('{"rollups": [')
             for done, (user, records) in enumerate(view.rollups_by_student(), 1):
                 target.write(",\n" if done > 1 else "\n")
-                target.write(orjson.dumps(student_rollup_json(user, records)).decode())
+                target.write(orjson.dumps(service.student_rollup_json(user, records)).decode())
                 advance(done)
             target.write("\n]}\n")
 
@@ -176,7 +171,7 @@ def results(
         total = reader.result_count(view)
         with output_to(output) as target, _progress(total, "results") as advance:
             writer = csv.writer(target, lineterminator="\n")
-            writer.writerow(RESULT_COLUMNS)
+            writer.writerow(service.RESULT_COLUMNS)
             for done, row in enumerate(reader.result_rows(view), 1):
                 writer.writerow(_cells(row))
                 if done % 500 == 0:

@@ -15,7 +15,7 @@ import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 
-from replay.service import resolve_store_location
+from replay import service
 
 _NOT_DAMAGED = "nothing already stored was changed (the batch being written was rolled back)"
 
@@ -41,7 +41,7 @@ def _store_named(argv: Sequence[str]) -> str:
             option = argv[index + 1]
         elif argument.startswith("--store="):
             option = argument.partition("=")[2]
-    return resolve_store_location(option)
+    return service.resolve_store_location(option)
 
 
 def describe_storage_fault(error: BaseException, argv: Sequence[str]) -> str:

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
 from rich.text import Text
 from rich.tree import Tree
 
+from replay import service
 from replay.cli.options import ReadModelsOption, StoreOption, answering, existing_store, out
-from replay.service import (
-    ContextTree,
-    MasteryQuestion,
-    Node,
-    OutcomeEntry,
-    group_label,
-    moment_text,
-    outcome_label,
-    question,
-    tree_json,
-)
+
+if TYPE_CHECKING:
+    from replay.service import ContextTree, MasteryQuestion, Node, OutcomeEntry
 
 
 class TreeFormat(StrEnum):
@@ -48,11 +41,11 @@ def hierarchy(
 ) -> None:
     """Outcome groups and the outcomes linked in them, per context."""
     with answering():
-        asked = question(as_of=as_of, known_at=known_at)
+        asked = service.question(as_of=as_of, known_at=known_at)
         with existing_store(store, read_models).reading() as reader:
             trees = reader.hierarchy(asked, context)
     if output_format is TreeFormat.json:
-        document = [tree_json(tree, asked) for tree in trees]
+        document = [service.tree_json(tree, asked) for tree in trees]
         sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     for tree in trees:
@@ -61,10 +54,10 @@ def hierarchy(
             out.print(Text(line, style="yellow"))
 
 
-def tree_picture(tree: ContextTree, question: MasteryQuestion) -> Tree:
+def tree_picture(tree: ContextTree, asked: MasteryQuestion) -> Tree:
     """A rich Tree: groups in bold, outcomes with id, display name and method."""
     title = Text(f"{tree.context_type} {tree.context_id}", style="bold")
-    title.append(f"  (root account {tree.root_account}, {moment_text(question)})", style="dim")
+    title.append(f"  (root account {tree.root_account}, {service.moment_text(asked)})", style="dim")
     picture = Tree(title, guide_style="dim")
     stack: list[tuple[Tree, Node]] = [(picture, node) for node in reversed(tree.snapshot.nodes)]
     while stack:
@@ -84,12 +77,12 @@ def _node_label(node: Node) -> Text:
         return Text(f"⚠ parent not yet seen ({what})", style="bold yellow")
     if node.kind == "cycle_break":
         return Text(f"⚠ cycle broken: parent group {node.group_id} ignored", style="bold yellow")
-    return Text(group_label(node), style="bold")
+    return Text(service.group_label(node), style="bold")
 
 
 def _outcome_label(entry: OutcomeEntry) -> Text:
     label = Text(f"{entry.outcome_id} ", style="cyan")
-    label.append(outcome_label(entry))
+    label.append(service.outcome_label(entry))
     if entry.display_name and entry.display_name != entry.title:
         label.append(f" ({entry.display_name})", style="italic")
     method = entry.calculation_method or "highest"

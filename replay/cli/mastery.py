@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import sys
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import orjson
 import typer
@@ -13,6 +13,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from replay import service
 from replay.cli.options import (
     JsonOption,
     ReadModelsOption,
@@ -22,14 +23,9 @@ from replay.cli.options import (
     out,
 )
 from replay.cli.progress import progress_bar
-from replay.service import (
-    MasteryQuestion,
-    RollupRecord,
-    moment_text,
-    question,
-    rollup_csv_rows,
-    rollup_json,
-)
+
+if TYPE_CHECKING:
+    from replay.service import MasteryQuestion, RollupRecord
 
 
 class OutputFormat(StrEnum):
@@ -62,7 +58,7 @@ def query(
 ) -> None:
     """Students' mastery of outcomes: current, as of a time, or as known at a time."""
     with answering():
-        asked = question(
+        asked = service.question(
             users=user or (),
             outcomes=outcome or (),
             course=course,
@@ -76,9 +72,9 @@ def query(
             if output_format is OutputFormat.table:
                 titles = reader.outcome_titles(sorted({r.key[2] for r in records}))
     if output_format is OutputFormat.json:
-        out.print_json(orjson.dumps([rollup_json(r) for r in records]).decode())
+        out.print_json(orjson.dumps([service.rollup_json(r) for r in records]).decode())
     elif output_format is OutputFormat.csv:
-        csv.writer(sys.stdout, lineterminator="\n").writerows(rollup_csv_rows(records))
+        csv.writer(sys.stdout, lineterminator="\n").writerows(service.rollup_csv_rows(records))
     else:
         out.print(rollup_table(records, titles, asked))
 
@@ -92,10 +88,10 @@ SHORT_METHOD_NAMES = {
 
 
 def rollup_table(
-    records: list[RollupRecord], titles: dict[str, str], question: MasteryQuestion
+    records: list[RollupRecord], titles: dict[str, str], asked: MasteryQuestion
 ) -> Table:
     table = Table(
-        title=f"mastery {moment_text(question)}: {len(records)} rollups", title_justify="left"
+        title=f"mastery {service.moment_text(asked)}: {len(records)} rollups", title_justify="left"
     )
     table.box = box.SIMPLE_HEAD
     table.add_column("student", min_width=10, max_width=10, no_wrap=True, overflow="ellipsis")

@@ -10,17 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from replay.service import (
-    READ_MODELS_ENV,
-    STORE_ENV,
-    BadInput,
-    BadQuestion,
-    MasteryService,
-    NotFound,
-    ServiceError,
-    StoreUnavailable,
-    StrictStop,
-)
+from replay import service
 
 # A pipe has no width: lay tables out for 120 columns there rather than rich's 80.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
@@ -30,7 +20,7 @@ StoreOption = Annotated[
     str | None,
     typer.Option(
         "--store",
-        envvar=STORE_ENV,
+        envvar=service.STORE_ENV,
         help="Store directory or postgresql:// URL (default ./mastery-store).",
         show_default=False,
     ),
@@ -40,18 +30,18 @@ ReadModelsOption = Annotated[
     typer.Option(
         "--read-models",
         help="Local directory for a PostgreSQL store's quarantine and read models "
-        f"(default ${READ_MODELS_ENV}, else a name derived from the URL).",
+        f"(default ${service.READ_MODELS_ENV}, else a name derived from the URL).",
         show_default=False,
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 
-EXIT_CODES: dict[type[ServiceError], int] = {
-    BadQuestion: 2,
-    BadInput: 2,
-    StoreUnavailable: 2,
-    NotFound: 1,
-    StrictStop: 1,
+EXIT_CODES: dict[type[service.ServiceError], int] = {
+    service.BadQuestion: 2,
+    service.BadInput: 2,
+    service.StoreUnavailable: 2,
+    service.NotFound: 1,
+    service.StrictStop: 1,
 }
 """The exit code of each service error: 2 the question or the store, 1 the answer."""
 
@@ -66,11 +56,11 @@ def answering() -> Iterator[None]:
     """Turns a service error into its message on stderr and its exit code."""
     try:
         yield
-    except ServiceError as error:
+    except service.ServiceError as error:
         raise fail(str(error), EXIT_CODES.get(type(error), 1)) from None
 
 
-def existing_store(store: str | None, read_models: str | None) -> MasteryService:
+def existing_store(store: str | None, read_models: str | None) -> service.MasteryService:
     """The store a read command names; exit 2 with the reason when there is none."""
     with answering():
-        return MasteryService.open(store, read_models=read_models)
+        return service.MasteryService.open(store, read_models=read_models)

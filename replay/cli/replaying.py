@@ -10,6 +10,7 @@ import orjson
 import typer
 from rich.table import Table
 
+from replay import service
 from replay.cli.options import (
     JsonOption,
     ReadModelsOption,
@@ -20,7 +21,6 @@ from replay.cli.options import (
     out,
 )
 from replay.cli.progress import progress_bar
-from replay.service import MasteryService, ReplayOptions, StrictStop
 
 if TYPE_CHECKING:
     from replay.service import ReplaySummary
@@ -53,16 +53,18 @@ def replay(
 ) -> None:
     """Append the Learning events of dumps to the log (duplicates are stored once)."""
     with answering():
-        service = MasteryService.open(store, read_models=read_models, create=True)
-        options = ReplayOptions(
+        opened = service.MasteryService.open(store, read_models=read_models, create=True)
+        options = service.ReplayOptions(
             strict=strict,
             keep_request_metadata=keep_request_metadata,
-            batch_size=batch_size or (10_000 if service.on_postgres else 2_000),
+            batch_size=batch_size or (10_000 if opened.on_postgres else 2_000),
         )
         try:
-            summary = service.replay(paths, options, stdin=sys.stdin.buffer, progress=progress_bar)
-        except StrictStop as stop:
-            raise StrictStop(f"{stop} (--strict: nothing from this line was stored)") from None
+            summary = opened.replay(paths, options, stdin=sys.stdin.buffer, progress=progress_bar)
+        except service.StrictStop as stop:
+            raise service.StrictStop(
+                f"{stop} (--strict: nothing from this line was stored)"
+            ) from None
     if as_json:
         out.print_json(orjson.dumps(summary.as_dict()).decode())
     else:

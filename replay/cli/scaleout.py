@@ -17,6 +17,7 @@ import orjson
 import typer
 from rich.table import Table
 
+from replay import service
 from replay.cli.options import (
     JsonOption,
     ReadModelsOption,
@@ -28,7 +29,6 @@ from replay.cli.options import (
     out,
 )
 from replay.cli.progress import progress_bar
-from replay.service import DEFAULT_BATCH, MasteryService, StoreUnavailable
 
 if TYPE_CHECKING:
     from replay.service import Lag
@@ -42,8 +42,11 @@ def follow(
         typer.Option(min=0.01, help="Seconds between looks at the log (NOTIFY wakes it sooner)."),
     ] = 1.0,
     batch_size: Annotated[
-        int, typer.Option(min=1, help="Events per read-model transaction.")
-    ] = DEFAULT_BATCH,
+        int | None,
+        typer.Option(
+            min=1, help="Events per read-model transaction (default 5,000).", show_default=False
+        ),
+    ] = None,
     report_every: Annotated[
         float, typer.Option(min=0.1, help="Seconds between lag reports when nothing happens.")
     ] = 10.0,
@@ -55,7 +58,7 @@ def follow(
     ] = False,
 ) -> None:
     """Keep the local read models level with a log that others append to."""
-    service = existing_store(store, read_models)
+    opened = existing_store(store, read_models)
 
     def report(lag: Lag) -> None:
         if as_json:
@@ -69,7 +72,7 @@ def follow(
                 f"{lag.seconds:.1f} s; {lag.applied:,} applied"
             )
 
-    follower = service.follower(
+    follower = opened.follower(
         poll_interval=poll_interval,
         batch_size=batch_size,
         report_every=report_every,
@@ -81,15 +84,15 @@ def follow(
 
     previous = signal.signal(signal.SIGTERM, on_signal)
     if not as_json:
-        err.print(f"following {service.location} into {service.read_models_location}")
+        err.print(f"following {opened.location} into {opened.read_models_location}")
     try:
         follower.run(once=once, attempts=3 if once else None)
     except KeyboardInterrupt:
         pass  # the batch in hand was rolled back; its position with it
-    except StoreUnavailable as error:
+    except service.StoreUnavailable as error:
         raise fail(str(error), 2) from None
     except Exception as error:  # --once gave up reconnecting
-        raise fail(f"cannot follow {service.location}: {error}") from None
+        raise fail(f"cannot follow {opened.location}: {error}") from None
     finally:
         signal.signal(signal.SIGTERM, previous)
 
@@ -107,8 +110,8 @@ def copy(
 ) -> None:
     """Copy a store's log into another store, event for event; safe to run again."""
     with answering():
-        from_store = MasteryService.open(source)
-        into_store = MasteryService.open(target, read_models=read_models, create=True)
+        from_store = service.MasteryService.open(source)
+        into_store = service.MasteryService.open(target, read_models=read_models, create=True)
         report = from_store.copy_to(into_store, batch_size=batch_size, progress=progress_bar)
     if as_json:
         out.print_json(orjson.dumps(report.as_dict()).decode())

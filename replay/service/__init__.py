@@ -11,29 +11,11 @@ Front doors import from here only: the service, its errors, its documents, and
 the types its answers come in.
 """
 
-from typing import TYPE_CHECKING
+from __future__ import annotations
 
-from projections.catchup import DEFAULT_BATCH
-from projections.exports import (
-    CourseView,
-    aggregate_rollup_json,
-    gradebook_header,
-    gradebook_row,
-    student_rollup_json,
-)
-from projections.hierarchy import ContextTree
-from projections.queries import MasteryQuestion
-from projections.result_export import RESULT_COLUMNS
-from projections.rollups import RollupRecord
-from projections.tree import Node, OutcomeEntry, group_label, outcome_label
-from replay.jobs.pipeline import ReplayOptions
-from replay.jobs.progress import Advance, Progress, no_progress
-from replay.service.documents import (
-    moment_text,
-    rollup_csv_rows,
-    rollup_json,
-    tree_json,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from replay.service.errors import (
     BadInput,
     BadQuestion,
@@ -42,21 +24,92 @@ from replay.service.errors import (
     StoreUnavailable,
     StrictStop,
 )
-from replay.service.mastery import MasteryService
-from replay.service.reading import MasteryReader, parse_context, question
-from replay.store.location import (
-    READ_MODELS_ENV,
-    STORE_ENV,
-    resolve_store_location,
-    set_read_models_default,
-)
 
 if TYPE_CHECKING:
+    from projections.catchup import DEFAULT_BATCH
+    from projections.exports import (
+        CourseView,
+        aggregate_rollup_json,
+        gradebook_header,
+        gradebook_row,
+        student_rollup_json,
+    )
+    from projections.hierarchy import ContextTree
+    from projections.queries import MasteryQuestion
+    from projections.result_export import RESULT_COLUMNS
+    from projections.rollups import RollupRecord
+    from projections.tree import Node, OutcomeEntry, group_label, outcome_label
     from replay.ingest.ingestor import ReplaySummary
     from replay.jobs.copy import CopyReport
     from replay.jobs.follow import Lag
+    from replay.jobs.pipeline import ReplayOptions
+    from replay.jobs.progress import Advance, Progress, no_progress
     from replay.jobs.status import StoreStatus
     from replay.jobs.verify import VerifyReport
+    from replay.service.documents import (
+        moment_text,
+        rollup_csv_rows,
+        rollup_json,
+        tree_json,
+    )
+    from replay.service.mastery import MasteryService
+    from replay.service.reading import MasteryReader, parse_context, question
+    from replay.store.location import (
+        READ_MODELS_ENV,
+        STORE_ENV,
+        resolve_store_location,
+        set_read_models_default,
+    )
+
+_LAZY = {
+    "Advance": "replay.jobs.progress",
+    "ContextTree": "projections.hierarchy",
+    "CopyReport": "replay.jobs.copy",
+    "CourseView": "projections.exports",
+    "DEFAULT_BATCH": "projections.catchup",
+    "Lag": "replay.jobs.follow",
+    "MasteryQuestion": "projections.queries",
+    "MasteryReader": "replay.service.reading",
+    "MasteryService": "replay.service.mastery",
+    "Node": "projections.tree",
+    "OutcomeEntry": "projections.tree",
+    "Progress": "replay.jobs.progress",
+    "READ_MODELS_ENV": "replay.store.location",
+    "RESULT_COLUMNS": "projections.result_export",
+    "ReplayOptions": "replay.jobs.pipeline",
+    "ReplaySummary": "replay.ingest.ingestor",
+    "RollupRecord": "projections.rollups",
+    "STORE_ENV": "replay.store.location",
+    "StoreStatus": "replay.jobs.status",
+    "VerifyReport": "replay.jobs.verify",
+    "aggregate_rollup_json": "projections.exports",
+    "gradebook_header": "projections.exports",
+    "gradebook_row": "projections.exports",
+    "group_label": "projections.tree",
+    "moment_text": "replay.service.documents",
+    "no_progress": "replay.jobs.progress",
+    "outcome_label": "projections.tree",
+    "parse_context": "replay.service.reading",
+    "question": "replay.service.reading",
+    "resolve_store_location": "replay.store.location",
+    "rollup_csv_rows": "replay.service.documents",
+    "rollup_json": "replay.service.documents",
+    "set_read_models_default": "replay.store.location",
+    "student_rollup_json": "projections.exports",
+    "tree_json": "replay.service.documents",
+}
+"""Where each name lives: imported on first use, so that a command that needs
+little (`mastery --help`) does not load the projections, the log or pydantic."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_BATCH",

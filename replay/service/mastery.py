@@ -174,7 +174,7 @@ class MasteryService:
         self,
         *,
         poll_interval: float = 1.0,
-        batch_size: int = DEFAULT_BATCH,
+        batch_size: int | None = None,
         report_every: float = 10.0,
         on_report: Callable[[Lag], None] | None = None,
     ) -> Following:
@@ -185,7 +185,7 @@ class MasteryService:
             Follower(
                 self.store,
                 poll_interval=poll_interval,
-                batch_size=batch_size,
+                batch_size=batch_size or DEFAULT_BATCH,
                 report_every=report_every,
                 on_report=on_report,
             )
