@@ -8,12 +8,11 @@ bar shows on a terminal (stderr) for large outputs, never in a pipe.
 from __future__ import annotations
 
 import csv
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TextIO
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
@@ -30,6 +29,7 @@ from replay.cli.options import (
     fail,
     out,
 )
+from replay.cli.output import output_to, write_json, write_json_lines
 from replay.cli.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -75,16 +75,6 @@ class DistributionFormat(StrEnum):
 
 class FeedFormat(StrEnum):
     jsonl = "jsonl"
-
-
-@contextmanager
-def output_to(path: Path | None) -> Iterator[TextIO]:
-    if path is None:
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    with path.open("w", encoding="utf-8", newline="") as target:
-        yield target
 
 
 @contextmanager
@@ -196,7 +186,7 @@ def distribution(
     ):
         documents = reader.distribution(view)
     if output_format is DistributionFormat.json:
-        sys.stdout.write(orjson.dumps(documents, option=orjson.OPT_INDENT_2).decode() + "\n")
+        write_json(documents)
         return
     table = Table(title=f"rating distribution, course {view.course}", title_justify="left")
     table.box = box.SIMPLE_HEAD
@@ -225,9 +215,7 @@ def changes(
 ) -> None:
     """Rollup changes after a sequence number, in order: poll it to follow every change."""
     with answering():
-        write = sys.stdout.write
-        for change in existing_store(store, read_models).changes(after, limit):
-            write(orjson.dumps(change).decode() + "\n")
+        write_json_lines(existing_store(store, read_models).changes(after, limit))
 
 
 @contextmanager

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import sys
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
-import orjson
 import typer
 from rich.text import Text
 from rich.tree import Tree
 
 from replay import service
 from replay.cli.options import ReadModelsOption, StoreOption, answering, existing_store, out
+from replay.cli.output import write_json_array
 
 if TYPE_CHECKING:
     from replay.service import ContextTree, MasteryQuestion, Node, OutcomeEntry
@@ -45,8 +44,7 @@ def hierarchy(
         with existing_store(store, read_models).reading() as reader:
             trees = reader.hierarchy(asked, context)
     if output_format is TreeFormat.json:
-        document = [service.tree_json(tree, asked) for tree in trees]
-        sys.stdout.write(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode() + "\n")
+        write_json_array(service.tree_json(tree, asked) for tree in trees)
         return
     for tree in trees:
         out.print(tree_picture(tree, asked))

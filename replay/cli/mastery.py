@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import csv
-import sys
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
-import orjson
 import typer
 from rich import box
 from rich.table import Table
@@ -22,6 +19,7 @@ from replay.cli.options import (
     existing_store,
     out,
 )
+from replay.cli.output import write_csv, write_json, write_json_array
 from replay.cli.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -72,9 +70,9 @@ def query(
             if output_format is OutputFormat.table:
                 titles = reader.outcome_titles(sorted({r.key[2] for r in records}))
     if output_format is OutputFormat.json:
-        out.print_json(orjson.dumps([service.rollup_json(r) for r in records]).decode())
+        write_json_array(service.rollup_json(r) for r in records)
     elif output_format is OutputFormat.csv:
-        csv.writer(sys.stdout, lineterminator="\n").writerows(service.rollup_csv_rows(records))
+        write_csv(service.rollup_csv_rows(records))
     else:
         out.print(rollup_table(records, titles, asked))
 
@@ -132,7 +130,7 @@ def rebuild(
     with answering():
         report = existing_store(store, read_models).rebuild(progress=progress_bar)
     if as_json:
-        out.print_json(orjson.dumps(report).decode())
+        write_json(report)
     else:
         out.print(
             f"rebuilt the read models from {report['events']:,} events "

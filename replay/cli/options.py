@@ -14,7 +14,8 @@ from replay import service
 
 # A pipe has no width: lay tables out for 120 columns there rather than rich's 80.
 out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
-err = Console(stderr=True, highlight=False)
+# Never wrap messages: a log line must keep a path or a suggested command whole.
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 StoreOption = Annotated[
     str | None,

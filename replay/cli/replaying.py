@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
-import orjson
 import typer
 from rich.table import Table
 
@@ -20,6 +19,7 @@ from replay.cli.options import (
     existing_store,
     out,
 )
+from replay.cli.output import write_json, write_json_lines
 from replay.cli.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ def replay(
                 f"{stop} (--strict: nothing from this line was stored)"
             ) from None
     if as_json:
-        out.print_json(orjson.dumps(summary.as_dict()).decode())
+        write_json(summary.as_dict())
     else:
         _print_summary(summary)
 
@@ -94,7 +94,7 @@ def status(
     """What the store holds: events by type, their time span, the quarantine."""
     report = existing_store(store, read_models).status()
     if as_json:
-        out.print_json(orjson.dumps(report.as_dict()).decode())
+        write_json(report.as_dict())
         return
     table = Table(title=f"store {report.store}", show_header=False, title_justify="left")
     table.add_column(style="bold")
@@ -124,17 +124,7 @@ def quarantine_command(
     """The lines that could not be used, with where they came from and why."""
     lines = existing_store(store, read_models).quarantined(reason=reason, limit=limit)
     if as_json:
-        for line in lines:
-            record = {
-                "source": line.source,
-                "line": line.line,
-                "item": line.item,
-                "reason": line.reason,
-                "detail": line.detail,
-                "raw": line.raw.decode("utf-8", errors="replace"),
-                "quarantined_at": line.quarantined_at,
-            }
-            sys.stdout.write(orjson.dumps(record).decode() + "\n")
+        write_json_lines(service.quarantined_json(line) for line in lines)
         return
     table = Table(title=f"quarantine: {len(lines)} lines", title_justify="left")
     for column in ("where", "reason", "detail", "raw (start)"):

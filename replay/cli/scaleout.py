@@ -28,6 +28,7 @@ from replay.cli.options import (
     fail,
     out,
 )
+from replay.cli.output import write_json
 from replay.cli.progress import progress_bar
 
 if TYPE_CHECKING:
@@ -114,7 +115,7 @@ def copy(
         into_store = service.MasteryService.open(target, read_models=read_models, create=True)
         report = from_store.copy_to(into_store, batch_size=batch_size, progress=progress_bar)
     if as_json:
-        out.print_json(orjson.dumps(report.as_dict()).decode())
+        write_json(report.as_dict())
     else:
         table = Table(title="copy", show_header=False, title_justify="left")
         table.add_column(style="bold")

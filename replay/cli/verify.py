@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import orjson
 from rich.table import Table
 
 from replay.cli.options import (
@@ -14,6 +13,7 @@ from replay.cli.options import (
     fail,
     out,
 )
+from replay.cli.output import write_json
 
 
 def verify(
@@ -25,7 +25,7 @@ def verify(
     """
     report = existing_store(store, read_models).verify()
     if as_json:
-        out.print_json(orjson.dumps(report.as_dict()).decode())
+        write_json(report.as_dict())
     else:
         table = Table(title=f"verify {report.store}", show_header=False, title_justify="left")
         table.add_column(style="bold")

@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from replay.jobs.verify import VerifyReport
     from replay.service.documents import (
         moment_text,
+        quarantined_json,
         rollup_csv_rows,
         rollup_json,
         tree_json,
@@ -87,6 +88,7 @@ _LAZY = {
     "gradebook_row": "projections.exports",
     "group_label": "projections.tree",
     "moment_text": "replay.service.documents",
+    "quarantined_json": "replay.service.documents",
     "no_progress": "replay.jobs.progress",
     "outcome_label": "projections.tree",
     "parse_context": "replay.service.reading",
@@ -146,6 +148,7 @@ __all__ = [
     "no_progress",
     "outcome_label",
     "parse_context",
+    "quarantined_json",
     "question",
     "resolve_store_location",
     "rollup_csv_rows",

@@ -13,6 +13,7 @@ from projections.hierarchy import ContextTree
 from projections.queries import MasteryQuestion
 from projections.rollups import RollupRecord
 from projections.tree import Node
+from replay.store.quarantine import QuarantinedLine
 
 
 def iso_z(moment: Any) -> str | None:
@@ -132,4 +133,17 @@ def _node_fields(node: Node) -> dict[str, Any]:
             for entry in node.outcomes
         ],
         "groups": [],
+    }
+
+
+def quarantined_json(line: QuarantinedLine) -> dict[str, Any]:
+    """A quarantined line: where it came from, why, and its bytes as text."""
+    return {
+        "source": line.source,
+        "line": line.line,
+        "item": line.item,
+        "reason": line.reason,
+        "detail": line.detail,
+        "raw": line.raw.decode("utf-8", errors="replace"),
+        "quarantined_at": line.quarantined_at,
     }
