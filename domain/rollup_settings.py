@@ -58,6 +58,17 @@ def effective_method(method: str | None, calculation_int: int | None) -> tuple[s
     return resolved, None
 
 
+def method_label(method: str | None, calculation_int: int | None) -> str:
+    """How a method is shown wherever one is shown: its stored name, and its int where
+    the method reads one ("standard_decaying_average 80", "n_mastery 2", "highest").
+
+    Canvas's API and our JSON use the stored name; one spelling everywhere lets a
+    reader match a table cell, a tree line and a JSON field without a glossary.
+    """
+    resolved, used_int = effective_method(method, calculation_int)
+    return resolved if used_int is None else f"{resolved} {used_int}"
+
+
 def formula_for(method: str, new_decaying_average: bool) -> str | None:
     """Which computation a stored method runs (`RollupScore#adjust_calculation_method`).
 

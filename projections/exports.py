@@ -53,6 +53,21 @@ class ExportError(ValueError):
     """The course cannot be exported as asked (unknown, or in several root accounts)."""
 
 
+def course_root_accounts(db: sqlite_utils.Database, course: str) -> list[str]:
+    """The root accounts in which the store knows a result or an outcome link of `course`."""
+    rows = db.execute(
+        "SELECT root_account FROM result_versions WHERE context_id = ? "
+        "AND context_type = 'Course' UNION SELECT root_account FROM outcome_link_versions "
+        "WHERE context_id = ? AND context_type = 'Course'",
+        [course, course],
+    ).fetchall()
+    return sorted(str(row[0]) for row in rows)
+
+
+def unknown_course(course: str) -> str:
+    return f"course {course}: no result or outcome link is known"
+
+
 @dataclass(frozen=True, slots=True)
 class CourseOutcome:
     """An outcome as the course shows it: where it is linked, what is in force."""
@@ -90,21 +105,16 @@ class CourseView:
         self._wanted = {outcome.outcome_id for outcome in self.outcomes}
 
     def _only_root_account(self) -> str:
-        rows = self.db.execute(
-            "SELECT root_account FROM result_versions WHERE context_id = ? "
-            "AND context_type = 'Course' UNION SELECT root_account FROM outcome_link_versions "
-            "WHERE context_id = ? AND context_type = 'Course'",
-            [self.course, self.course],
-        ).fetchall()
+        rows = course_root_accounts(self.db, self.course)
         if not rows:
-            raise ExportError(f"course {self.course}: no result or outcome link is known")
+            raise ExportError(unknown_course(self.course))
         if len(rows) > 1:
-            accounts = ", ".join(sorted(row[0] for row in rows))
+            accounts = ", ".join(rows)
             raise ExportError(
                 f"course {self.course} is in several root accounts ({accounts}): "
                 "pass --root-account"
             )
-        return str(rows[0][0])
+        return rows[0]
 
     def _outcomes(self) -> list[CourseOutcome]:
         context = (self.root_account, "Course", self.course)

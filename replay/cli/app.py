@@ -12,7 +12,7 @@ import typer
 
 from replay import service
 from replay.cli import exports, hierarchy, mastery, replaying, scaleout, verify
-from replay.cli.options import ReadModelsOption, err
+from replay.cli.options import ReadModelsOption, answering, err
 
 app = typer.Typer(
     name="mastery",
@@ -45,7 +45,7 @@ for name, command in (
     (None, scaleout.copy),
     (None, verify.verify),
 ):
-    app.command(name)(command)
+    app.command(name)(answering(command))
 
 
 def main() -> None:

@@ -23,7 +23,6 @@ from replay import service
 from replay.cli.options import (
     ReadModelsOption,
     StoreOption,
-    answering,
     err,
     existing_store,
     fail,
@@ -86,7 +85,7 @@ def _course_view(
     known_at: str | None,
     root_account: str | None,
 ) -> Iterator[tuple[MasteryReader, CourseView]]:
-    with answering(), existing_store(store, read_models).reading() as reader:
+    with existing_store(store, read_models).reading() as reader:
         view = reader.course(course, as_of=as_of, known_at=known_at, root_account=root_account)
         if not view.outcomes_from_links:
             err.print(
@@ -214,8 +213,7 @@ def changes(
     ] = FeedFormat.jsonl,
 ) -> None:
     """Rollup changes after a sequence number, in order: poll it to follow every change."""
-    with answering():
-        write_json_lines(existing_store(store, read_models).changes(after, limit))
+    write_json_lines(existing_store(store, read_models).changes(after, limit))
 
 
 @contextmanager

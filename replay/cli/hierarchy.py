@@ -10,7 +10,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from replay import service
-from replay.cli.options import ReadModelsOption, StoreOption, answering, existing_store, out
+from replay.cli.options import ReadModelsOption, StoreOption, existing_store, out
 from replay.cli.output import write_json_array
 
 if TYPE_CHECKING:
@@ -39,10 +39,9 @@ def hierarchy(
     ] = TreeFormat.tree,
 ) -> None:
     """Outcome groups and the outcomes linked in them, per context."""
-    with answering():
-        asked = service.question(as_of=as_of, known_at=known_at)
-        with existing_store(store, read_models).reading() as reader:
-            trees = reader.hierarchy(asked, context)
+    asked = service.question(as_of=as_of, known_at=known_at)
+    with existing_store(store, read_models).reading() as reader:
+        trees = reader.hierarchy(asked, context)
     if output_format is TreeFormat.json:
         write_json_array(service.tree_json(tree, asked) for tree in trees)
         return
@@ -83,9 +82,7 @@ def _outcome_label(entry: OutcomeEntry) -> Text:
     label.append(service.outcome_label(entry))
     if entry.display_name and entry.display_name != entry.title:
         label.append(f" ({entry.display_name})", style="italic")
-    method = entry.calculation_method or "highest"
-    if entry.calculation_int is not None:
-        method += f" {entry.calculation_int}"
+    method = service.method_label(entry.calculation_method, entry.calculation_int)
     label.append(f"  · {method}", style="dim")
     return label
 

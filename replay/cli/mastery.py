@@ -15,7 +15,6 @@ from replay.cli.options import (
     JsonOption,
     ReadModelsOption,
     StoreOption,
-    answering,
     existing_store,
     out,
 )
@@ -55,20 +54,19 @@ def query(
     limit: Annotated[int | None, typer.Option(min=1, help="At most this many rollups.")] = None,
 ) -> None:
     """Students' mastery of outcomes: current, as of a time, or as known at a time."""
-    with answering():
-        asked = service.question(
-            users=user or (),
-            outcomes=outcome or (),
-            course=course,
-            as_of=as_of,
-            known_at=known_at,
-            all_courses=all_courses,
-        )
-        with existing_store(store, read_models).reading() as reader:
-            records = reader.rollups(asked)[:limit]
-            titles = {}
-            if output_format is OutputFormat.table:
-                titles = reader.outcome_titles(sorted({r.key[2] for r in records}))
+    asked = service.question(
+        users=user or (),
+        outcomes=outcome or (),
+        course=course,
+        as_of=as_of,
+        known_at=known_at,
+        all_courses=all_courses,
+    )
+    with existing_store(store, read_models).reading() as reader:
+        records = reader.rollups(asked)[:limit]
+        titles = {}
+        if output_format is OutputFormat.table:
+            titles = reader.outcome_titles(sorted({r.key[2] for r in records}))
     if output_format is OutputFormat.json:
         write_json_array(service.rollup_json(r) for r in records)
     elif output_format is OutputFormat.csv:
@@ -77,12 +75,23 @@ def query(
         out.print(rollup_table(records, titles, asked))
 
 
-SHORT_METHOD_NAMES = {
-    "standard_decaying_average": "decaying",
-    "decaying_average": "weighted",
-    "weighted_average": "weighted",
-    "n_mastery": "n_mastery",
-}
+NUMBERS_WIDTH = 58
+"""The course, score, n and mastery columns with every column's padding."""
+
+
+def text_widths(width: int) -> tuple[int, int, int, int]:
+    """Widths of the student, outcome, rating and method columns on `width` columns.
+
+    The numbers always show whole; the text columns share what is left. A student id
+    shows whole (40 characters) from about 180 columns on: a user_uuid is copied from
+    here into --user.
+    """
+    spare = max(width - NUMBERS_WIDTH, 0)
+
+    def share(part: float, least: int, most: int) -> int:  # + 2: a column's own padding
+        return max(least, min(most, int(spare * part))) + 2
+
+    return share(0.3, 8, 40), share(0.35, 10, 48), share(0.15, 6, 24), share(0.2, 8, 28)
 
 
 def rollup_table(
@@ -92,14 +101,15 @@ def rollup_table(
         title=f"mastery {service.moment_text(asked)}: {len(records)} rollups", title_justify="left"
     )
     table.box = box.SIMPLE_HEAD
-    table.add_column("student", min_width=10, max_width=10, no_wrap=True, overflow="ellipsis")
-    table.add_column("outcome", min_width=12, max_width=28, no_wrap=True, overflow="ellipsis")
+    widths = text_widths(out.width)
+    table.add_column("student", max_width=widths[0], no_wrap=True, overflow="ellipsis")
+    table.add_column("outcome", max_width=widths[1], no_wrap=True, overflow="ellipsis")
     table.add_column("course", min_width=6, no_wrap=True)
     table.add_column("score", justify="right", min_width=5, no_wrap=True)
     table.add_column("n", justify="right", min_width=2, no_wrap=True)
-    table.add_column("rating", min_width=8, max_width=16, no_wrap=True, overflow="ellipsis")
+    table.add_column("rating", max_width=widths[2], no_wrap=True, overflow="ellipsis")
     table.add_column("mastery", justify="center", min_width=7, no_wrap=True)
-    table.add_column("method", min_width=11, no_wrap=True)
+    table.add_column("method", max_width=widths[3], no_wrap=True, overflow="ellipsis")
     for record in records:
         _, user_uuid, outcome_id, _, context_id = record.key
         rollup, rating = record.rollup, record.rollup.rating
@@ -107,9 +117,7 @@ def rollup_table(
         if rating is not None:
             style = f"bold on #{rating.color}" if rating.color else ""
             rating_text = Text(f" {rating.description or rating.points} ", style=style)
-        method = SHORT_METHOD_NAMES.get(rollup.calculation_method, rollup.calculation_method)
-        if rollup.calculation_int is not None:
-            method += f" {rollup.calculation_int}"
+        method = service.method_label(rollup.calculation_method, rollup.calculation_int)
         table.add_row(
             user_uuid,
             f"{outcome_id} {titles.get(outcome_id, '')}".strip(),
@@ -127,8 +135,7 @@ def rebuild(
     store: StoreOption = None, read_models: ReadModelsOption = None, as_json: JsonOption = False
 ) -> None:
     """Drop the read models and recreate them from the whole log."""
-    with answering():
-        report = existing_store(store, read_models).rebuild(progress=progress_bar)
+    report = existing_store(store, read_models).rebuild(progress=progress_bar)
     if as_json:
         write_json(report)
     else:

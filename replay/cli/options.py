@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import functools
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
 
 from replay import service
 
-# A pipe has no width: lay tables out for 120 columns there rather than rich's 80.
-out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 120)
+if TYPE_CHECKING:
+    from replay.service import MasteryService
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# A pipe has no width: lay tables out wide enough that nothing in a row is cut
+# (a 40-character user_uuid, a long rating) rather than in rich's 80 columns.
+out = Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 200)
 # Never wrap messages: a log line must keep a path or a suggested command whole.
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -52,16 +59,20 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     return typer.Exit(code)
 
 
-@contextmanager
-def answering() -> Iterator[None]:
-    """Turns a service error into its message on stderr and its exit code."""
-    try:
-        yield
-    except service.ServiceError as error:
-        raise fail(str(error), EXIT_CODES.get(type(error), 1)) from None
+def answering(command: Callable[P, R]) -> Callable[P, R]:
+    """The command, with a service error turned into its message and its exit code."""
+
+    @functools.wraps(command)
+    def answer(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            result: R = command(*args, **kwargs)
+            return result
+        except service.ServiceError as error:
+            raise fail(str(error), EXIT_CODES.get(type(error), 1)) from None
+
+    return answer
 
 
-def existing_store(store: str | None, read_models: str | None) -> service.MasteryService:
-    """The store a read command names; exit 2 with the reason when there is none."""
-    with answering():
-        return service.MasteryService.open(store, read_models=read_models)
+def existing_store(store: str | None, read_models: str | None) -> MasteryService:
+    """The store a read command names (StoreUnavailable when there is none)."""
+    return service.MasteryService.open(store, read_models=read_models)

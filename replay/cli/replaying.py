@@ -14,7 +14,6 @@ from replay.cli.options import (
     JsonOption,
     ReadModelsOption,
     StoreOption,
-    answering,
     err,
     existing_store,
     out,
@@ -52,19 +51,16 @@ def replay(
     as_json: JsonOption = False,
 ) -> None:
     """Append the Learning events of dumps to the log (duplicates are stored once)."""
-    with answering():
-        opened = service.MasteryService.open(store, read_models=read_models, create=True)
-        options = service.ReplayOptions(
-            strict=strict,
-            keep_request_metadata=keep_request_metadata,
-            batch_size=batch_size or (10_000 if opened.on_postgres else 2_000),
-        )
-        try:
-            summary = opened.replay(paths, options, stdin=sys.stdin.buffer, progress=progress_bar)
-        except service.StrictStop as stop:
-            raise service.StrictStop(
-                f"{stop} (--strict: nothing from this line was stored)"
-            ) from None
+    opened = service.MasteryService.open(store, read_models=read_models, create=True)
+    options = service.ReplayOptions(
+        strict=strict,
+        keep_request_metadata=keep_request_metadata,
+        batch_size=batch_size or (10_000 if opened.on_postgres else 2_000),
+    )
+    try:
+        summary = opened.replay(paths, options, stdin=sys.stdin.buffer, progress=progress_bar)
+    except service.StrictStop as stop:
+        raise service.StrictStop(f"{stop} (--strict: nothing from this line was stored)") from None
     if as_json:
         write_json(summary.as_dict())
     else:

@@ -22,7 +22,6 @@ from replay.cli.options import (
     JsonOption,
     ReadModelsOption,
     StoreOption,
-    answering,
     err,
     existing_store,
     fail,
@@ -110,10 +109,9 @@ def copy(
     as_json: JsonOption = False,
 ) -> None:
     """Copy a store's log into another store, event for event; safe to run again."""
-    with answering():
-        from_store = service.MasteryService.open(source)
-        into_store = service.MasteryService.open(target, read_models=read_models, create=True)
-        report = from_store.copy_to(into_store, batch_size=batch_size, progress=progress_bar)
+    from_store = service.MasteryService.open(source)
+    into_store = service.MasteryService.open(target, read_models=read_models, create=True)
+    report = from_store.copy_to(into_store, batch_size=batch_size, progress=progress_bar)
     if as_json:
         write_json(report.as_dict())
     else:

@@ -26,6 +26,7 @@ from replay.service.errors import (
 )
 
 if TYPE_CHECKING:
+    from domain.rollup_settings import method_label
     from projections.catchup import DEFAULT_BATCH
     from projections.exports import (
         CourseView,
@@ -63,6 +64,7 @@ if TYPE_CHECKING:
     )
 
 _LAZY = {
+    "method_label": "domain.rollup_settings",
     "Advance": "replay.jobs.progress",
     "ContextTree": "projections.hierarchy",
     "CopyReport": "replay.jobs.copy",
@@ -144,6 +146,7 @@ __all__ = [
     "gradebook_header",
     "gradebook_row",
     "group_label",
+    "method_label",
     "moment_text",
     "no_progress",
     "outcome_label",

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from domain.rejections import REASONS
 from projections.catchup import DEFAULT_BATCH, ReadModelError
 from projections.feed import FeedError
 from projections.queries import MasteryQuestion
@@ -164,6 +165,11 @@ class MasteryService:
     def quarantined(
         self, *, reason: str | None = None, limit: int | None = None
     ) -> list[QuarantinedLine]:
+        if reason is not None and reason not in REASONS:
+            raise BadQuestion(
+                f"--reason {reason!r} is not a reason code; the codes are: "
+                + ", ".join(sorted(REASONS))
+            )
         quarantine = Quarantine(self.store.quarantine_path)
         try:
             return list(quarantine.lines(reason=reason, limit=limit))

@@ -13,7 +13,13 @@ from typing import Any
 import sqlite_utils
 
 from domain.ids import InvalidId, normalise_id
-from projections.exports import CourseView, ExportError, rating_distribution_json
+from projections.exports import (
+    CourseView,
+    ExportError,
+    course_root_accounts,
+    rating_distribution_json,
+    unknown_course,
+)
 from projections.hierarchy import ContextTree, HierarchyQueries
 from projections.queries import MasteryQueries, MasteryQuestion, QueryError, parse_moment
 from projections.result_export import count_results, result_rows
@@ -45,6 +51,11 @@ def question(
     all_courses: bool = False,
 ) -> MasteryQuestion:
     """A mastery question; `as_of` and `known_at` as `mastery query` takes them."""
+    if all_courses and course is not None:
+        raise BadQuestion(
+            "--all-courses rolls results up over every course: leave out --course, "
+            "or leave out --all-courses for the rollups of one course"
+        )
     return MasteryQuestion(
         users=tuple(users),
         outcomes=tuple(outcomes),
@@ -67,6 +78,13 @@ def parse_context(text: str) -> tuple[str, str]:
         raise BadQuestion(f"--context {text!r}: {error}") from None
 
 
+def _course_id(text: str) -> str:
+    try:
+        return normalise_id(text)
+    except InvalidId as error:
+        raise BadQuestion(f"--course {text!r}: {error}") from None
+
+
 class MasteryReader:
     """What can be asked of the read models; made by `MasteryService.reading()`."""
 
@@ -75,7 +93,16 @@ class MasteryReader:
         self._queries = MasteryQueries(db)
 
     def rollups(self, asked: MasteryQuestion) -> list[RollupRecord]:
-        """Rollups per (student, outcome, course), sorted by key."""
+        """Rollups per (student, outcome, course), sorted by key.
+
+        A course the store knows nothing of is `NotFound`, as for every other question
+        about a course; a known course with no rollup (yet, or for these students) is
+        an empty answer.
+        """
+        if asked.course is not None:
+            course = _course_id(asked.course)
+            if not course_root_accounts(self._db, course):
+                raise NotFound(unknown_course(course))
         try:
             return self._queries.rollups(asked)
         except QueryError as error:
