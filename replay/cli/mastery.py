@@ -15,6 +15,7 @@ from replay.cli.options import (
     JsonOption,
     ReadModelsOption,
     StoreOption,
+    counted,
     existing_store,
     out,
 )
@@ -98,7 +99,8 @@ def rollup_table(
     records: list[RollupRecord], titles: dict[str, str], asked: MasteryQuestion
 ) -> Table:
     table = Table(
-        title=f"mastery {service.moment_text(asked)}: {len(records)} rollups", title_justify="left"
+        title=f"mastery {service.moment_text(asked)}: {counted(len(records), 'rollup')}",
+        title_justify="left",
     )
     table.box = box.SIMPLE_HEAD
     widths = text_widths(out.width)

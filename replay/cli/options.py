@@ -54,6 +54,11 @@ EXIT_CODES: dict[type[service.ServiceError], int] = {
 """The exit code of each service error: 2 the question or the store, 1 the answer."""
 
 
+def counted(number: int, noun: str) -> str:
+    """'1 line', '2 lines': a count with its noun in the right number."""
+    return f"{number:,} {noun}" if number == 1 else f"{number:,} {noun}s"
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     err.print(f"[bold red]error:[/] {message}")
     return typer.Exit(code)

@@ -14,6 +14,7 @@ from replay.cli.options import (
     JsonOption,
     ReadModelsOption,
     StoreOption,
+    counted,
     err,
     existing_store,
     out,
@@ -48,6 +49,10 @@ def replay(
             show_default=False,
         ),
     ] = None,
+    fail_on_quarantine: Annotated[
+        bool,
+        typer.Option(help="Exit 3 when any line was quarantined (for cron jobs)."),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Append the Learning events of dumps to the log (duplicates are stored once)."""
@@ -57,17 +62,28 @@ def replay(
         keep_request_metadata=keep_request_metadata,
         batch_size=batch_size or (10_000 if opened.on_postgres else 2_000),
     )
+    head = opened.log_head()
     try:
         summary = opened.replay(paths, options, stdin=sys.stdin.buffer, progress=progress_bar)
     except service.StrictStop as stop:
         raise service.StrictStop(f"{stop} (--strict: nothing from this line was stored)") from None
+    except KeyboardInterrupt:
+        stored = opened.log_head() - head
+        err.print(
+            f"interrupted: {stored:,} events were appended to the log before the interruption "
+            "(every batch is stored whole or not at all); run the same command again to "
+            "finish: what is already stored is recognised and skipped"
+        )
+        raise typer.Exit(130) from None
     if as_json:
         write_json(summary.as_dict())
     else:
-        _print_summary(summary)
+        _print_summary(summary, opened.location)
+    if fail_on_quarantine and summary.quarantined_total:
+        raise typer.Exit(3)
 
 
-def _print_summary(summary: ReplaySummary) -> None:
+def _print_summary(summary: ReplaySummary, location: str) -> None:
     table = Table(title="replay", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column(justify="right")
@@ -80,8 +96,14 @@ def _print_summary(summary: ReplaySummary) -> None:
     for reason, count in sorted(summary.quarantined.items()):
         table.add_row(f"  {reason}", f"{count:,}")
     table.add_row("elapsed", f"{summary.elapsed_seconds:.2f} s")
+    table.add_row("  of which appending", f"{summary.append_seconds:.2f} s")
     table.add_row("events/s", f"{summary.events_per_second:,.0f}")
     out.print(table)
+    if summary.quarantined_total:
+        err.print(
+            f"{counted(summary.quarantined_total, 'line')} quarantined: see them with "
+            f"`mastery quarantine --store {location}`"
+        )
 
 
 def status(
@@ -122,7 +144,7 @@ def quarantine_command(
     if as_json:
         write_json_lines(service.quarantined_json(line) for line in lines)
         return
-    table = Table(title=f"quarantine: {len(lines)} lines", title_justify="left")
+    table = Table(title=f"quarantine: {counted(len(lines), 'line')}", title_justify="left")
     for column in ("where", "reason", "detail", "raw (start)"):
         table.add_column(column, overflow="fold")
     for line in lines:
@@ -133,14 +155,32 @@ def quarantine_command(
 
 
 def generate(
-    students: Annotated[int, typer.Option(min=1)] = 200,
-    outcomes: Annotated[int, typer.Option(min=1)] = 12,
-    results_per_student: Annotated[int, typer.Option(min=1)] = 20,
-    seed: Annotated[int, typer.Option()] = 0,
-    duplicates: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.0,
-    shuffle_seconds: Annotated[float, typer.Option(min=0.0)] = 0.0,
-    legacy: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.0,
-    courses: Annotated[int | None, typer.Option(min=1)] = None,
+    students: Annotated[int, typer.Option(min=1, help="Students in the world.")] = 200,
+    outcomes: Annotated[
+        int, typer.Option(min=1, help="Account-level outcomes (courses may add their own).")
+    ] = 12,
+    results_per_student: Annotated[
+        int, typer.Option(min=1, help="Outcome results per student over the term (about).")
+    ] = 20,
+    seed: Annotated[int, typer.Option(help="The same seed writes the same dump.")] = 0,
+    duplicates: Annotated[
+        float,
+        typer.Option(min=0.0, max=1.0, help="Fraction of events delivered a second time."),
+    ] = 0.0,
+    shuffle_seconds: Annotated[
+        float,
+        typer.Option(min=0.0, help="Deliver events out of order, up to this many seconds."),
+    ] = 0.0,
+    legacy: Annotated[
+        float,
+        typer.Option(
+            min=0.0, max=1.0, help="Fraction of results in the legacy (pre-2021) payload shape."
+        ),
+    ] = 0.0,
+    courses: Annotated[
+        int | None,
+        typer.Option(min=1, help="Courses (default: one per 30 students).", show_default=False),
+    ] = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")
     ] = None,
@@ -163,4 +203,4 @@ def generate(
         return
     with output.open("wb") as target:
         written, estimated = write_synthetic_dump(target, **settings)
-    err.print(f"wrote {written:,} events (~{estimated:,} estimated) to {output}")
+    err.print(f"wrote {counted(written, 'event')} (~{estimated:,} estimated) to {output}")

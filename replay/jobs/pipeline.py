@@ -80,15 +80,19 @@ def _replay(
     projection: AbstractContextManager[object] = (
         BackgroundProjection(store) if large else nullcontext()
     )
+    started = perf_counter()
     try:
         with projection:  # forks before this process opens the log
-            return _append(store, reader, batches, options, progress)
+            summary = _append(store, reader, batches, options, progress)
     finally:
         log = store.open_log()
         try:
             _project(store, log, progress)  # whatever the follower left (everything, without one)
         finally:
             log.close()
+    summary.append_seconds = summary.elapsed_seconds
+    summary.elapsed_seconds = perf_counter() - started
+    return summary
 
 
 def _append(
@@ -125,6 +129,8 @@ def _project(store: Store, log: Any, progress: Progress) -> int:
     try:
         start = position_of(db)
         last = log.recorder.max_notification_id() or 0
+        if last <= start and not has_pending_work(db):
+            return catch_up(log, db)  # level already (a follower did it): no bar to show
         with progress(max(last - start, 0), unit="events", label="projecting") as update:
             return catch_up(log, db, on_batch=lambda position: update(position - start))
     finally:
