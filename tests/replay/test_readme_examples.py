@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
+import orjson
 import pytest
 
 from tests.replay.helpers import replay_json, run
@@ -65,3 +70,45 @@ def test_the_readme_python_api_example_runs_on_the_sample(
         change["sequence"]
         for change in namespace["service"].changes(limit=1000)  # type: ignore[attr-defined]
     )
+
+
+def test_the_readme_known_at_example_shows_what_was_known_before_the_rest_arrived(
+    tmp_path: Path,
+) -> None:
+    start = README.index("  head -n 400 data/sample.jsonl | mastery replay --store s -")
+    snippet = textwrap.dedent(README[start : README.index("```", start)])
+    bin_directory = Path(sys.executable).parent
+    environment = {**os.environ, "PATH": f"{bin_directory}{os.pathsep}{os.environ['PATH']}"}
+    (tmp_path / "data").symlink_to(REPOSITORY / "data")
+    script = snippet.replace("mastery query", "mastery query --format json")
+    done = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        check=True,
+    )
+    answer = done.stdout[done.stdout.index(b"\n[") :]  # after the two replay summaries
+    known_then = {(r["user_uuid"], r["learning_outcome_id"]) for r in orjson.loads(answer)}
+    everything = run("query", "--store", str(tmp_path / "s"), "--course", "601", "--format", "json")
+    known_now = {
+        (r["user_uuid"], r["learning_outcome_id"]) for r in orjson.loads(everything.stdout)
+    }
+    assert known_then and known_then < known_now
+
+
+def test_the_readme_lists_every_read_model_table(sample_store: Path) -> None:
+    import sqlite3
+
+    connection = sqlite3.connect(sample_store / "read-models.sqlite")
+    try:
+        tables = {
+            row[0]
+            for row in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            )
+        }
+    finally:
+        connection.close()
+    store_section = README[README.index("## The store") : README.index("## Scaling out")]
+    assert {table for table in tables if f"`{table}`" not in store_section} == set()
