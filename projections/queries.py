@@ -8,7 +8,7 @@ is never replayed for a question.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time
 from operator import attrgetter
@@ -76,8 +76,16 @@ class MasteryQueries:
         self.db = db
 
     def rollups(self, question: MasteryQuestion) -> list[RollupRecord]:
+        return list(self.stream_rollups(question))
+
+    def stream_rollups(self, question: MasteryQuestion) -> Iterator[RollupRecord]:
+        """The rollups in key order; the current ones are read as they are written
+        (memory flat in their number), those as of a moment are computed first."""
         if question.moment.is_now and not question.all_courses:
             return self._current(question)
+        return iter(self._as_of(question))
+
+    def _as_of(self, question: MasteryQuestion) -> list[RollupRecord]:
         where, params = _filters(question)
         moment = question.moment
         across_courses = question.all_courses
@@ -127,12 +135,11 @@ class MasteryQueries:
         ).fetchall()
         return {outcome_id: title for outcome_id, title in rows if title}
 
-    def _current(self, question: MasteryQuestion) -> list[RollupRecord]:
+    def _current(self, question: MasteryQuestion) -> Iterator[RollupRecord]:
         from domain.rating import Rating
         from domain.rollup import Rollup
 
         where, params = _filters(question)
-        records = []
         for row in self.db.query(
             f"SELECT * FROM rollups WHERE {where} ORDER BY root_account, user_uuid, "
             "outcome_id, context_type, context_id",
@@ -160,8 +167,7 @@ class MasteryQueries:
                 row["context_type"],
                 row["context_id"],
             )
-            records.append(RollupRecord(key, rollup))
-        return records
+            yield RollupRecord(key, rollup)
 
 
 def _filters(question: MasteryQuestion) -> tuple[str, list[Any]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from itertools import islice
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -64,16 +65,16 @@ def query(
         all_courses=all_courses,
     )
     with existing_store(store, read_models).reading() as reader:
-        records = reader.rollups(asked)[:limit]
-        titles = {}
-        if output_format is OutputFormat.table:
-            titles = reader.outcome_titles(sorted({r.key[2] for r in records}))
-    if output_format is OutputFormat.json:
-        write_json_array(service.rollup_json(r) for r in records)
-    elif output_format is OutputFormat.csv:
-        write_csv(service.rollup_csv_rows(records))
-    else:
-        out.print(rollup_table(records, titles, asked))
+        records = islice(reader.stream_rollups(asked), limit)
+        if output_format is OutputFormat.json:
+            write_json_array(service.rollup_json(r) for r in records)
+            return
+        if output_format is OutputFormat.csv:
+            write_csv(service.rollup_csv_rows(records))
+            return
+        shown = list(records)
+        titles = reader.outcome_titles(sorted({r.key[2] for r in shown}))
+    out.print(rollup_table(shown, titles, asked))
 
 
 NUMBERS_WIDTH = 58

@@ -60,7 +60,8 @@ ROLLUP_CSV_COLUMNS = [
 
 
 def rollup_csv_rows(records: Iterable[RollupRecord]) -> Iterator[list[Any]]:
-    """The header, then one row per rollup: the JSON item with its rating flattened."""
+    """The header, then one row per rollup: the JSON item with its rating flattened
+    (None where the JSON has null; a CSV writer leaves such a cell empty)."""
     yield ROLLUP_CSV_COLUMNS
     for record in records:
         data = rollup_json(record)
@@ -68,7 +69,7 @@ def rollup_csv_rows(records: Iterable[RollupRecord]) -> Iterator[list[Any]]:
         data["rating_description"] = rating.get("description")
         data["rating_points"] = rating.get("points")
         data["rating_color"] = rating.get("color")
-        yield ["" if data[column] is None else data[column] for column in ROLLUP_CSV_COLUMNS]
+        yield [data[column] for column in ROLLUP_CSV_COLUMNS]
 
 
 def moment_text(question: MasteryQuestion) -> str:

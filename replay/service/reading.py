@@ -93,7 +93,11 @@ class MasteryReader:
         self._queries = MasteryQueries(db)
 
     def rollups(self, asked: MasteryQuestion) -> list[RollupRecord]:
-        """Rollups per (student, outcome, course), sorted by key.
+        """Rollups per (student, outcome, course), sorted by key (see `stream_rollups`)."""
+        return list(self.stream_rollups(asked))
+
+    def stream_rollups(self, asked: MasteryQuestion) -> Iterator[RollupRecord]:
+        """Rollups per (student, outcome, course), in key order, as they are read.
 
         A course the store knows nothing of is `NotFound`, as for every other question
         about a course; a known course with no rollup (yet, or for these students) is
@@ -104,7 +108,7 @@ class MasteryReader:
             if not course_root_accounts(self._db, course):
                 raise NotFound(unknown_course(course))
         try:
-            return self._queries.rollups(asked)
+            return self._queries.stream_rollups(asked)
         except QueryError as error:
             raise BadQuestion(str(error)) from None
 
