@@ -151,8 +151,25 @@ def build_corpus(good: dict[str, Any]) -> list[Case]:
         ("id-empty.jsonl", body("id", "   "), WRONG),
         ("id-object.jsonl", body("id", {"id": 1}), WRONG),
         ("id-too-long.jsonl", body("id", "7" * 300), WRONG),
-        ("id-unicode.jsonl", body("id", "\u0661\u0662\u2028x"), ACCEPTED | WRONG),
-        ("id-with-nul.jsonl", body("id", "12\u00003"), ACCEPTED | WRONG),
+        ("id-unicode.jsonl", body("id", "\u0661\u0662\u2028x"), WRONG),
+        ("id-with-nul.jsonl", body("id", "12\u00003"), WRONG),
+        ("id-not-digits.jsonl", body("id", "abc-123"), WRONG),
+        ("id-past-64-bits.jsonl", body("id", 2**63), WRONG),
+        # Digits that `str.isdigit()` accepts and Canvas never sends: `int()` refuses
+        # some ("²") and reads others as ASCII numbers (fullwidth, Arabic-Indic).
+        ("id-superscript.jsonl", body("id", "\u00b2"), WRONG),
+        ("id-subscript.jsonl", body("id", "1\u2082"), WRONG),
+        ("id-fullwidth.jsonl", body("id", "\uff15\uff16\uff15"), WRONG),
+        ("id-arabic-indic.jsonl", body("id", "\u0665\u0666\u0665"), WRONG),
+        ("id-extended-arabic-indic.jsonl", body("id", "\u06f5\u06f6"), WRONG),
+        ("id-devanagari.jsonl", body("id", "\u0967\u0968"), WRONG),
+        ("outcome-id-fullwidth.jsonl", body("learning_outcome_id", "\uff11"), WRONG),
+        ("context-id-superscript.jsonl", body("result_context_id", "6\u00b9"), WRONG),
+        ("root-account-superscript.jsonl", meta("root_account_id", "\u00b2"), WRONG),
+        ("root-account-fullwidth.jsonl", meta("root_account_id", "\uff12\uff11"), WRONG),
+        ("root-account-arabic-indic.jsonl", meta("root_account_id", "\u0662\u0661"), WRONG),
+        ("context-account-superscript.jsonl", meta("context_account_id", "\u00b3"), WRONG),
+        ("user-id-fullwidth.jsonl", meta("user_id", "\uff11\uff12"), WRONG),
         ("outcome-id-null.jsonl", body("learning_outcome_id", [None]), WRONG),
         # Times out of range, names unknown.
         (

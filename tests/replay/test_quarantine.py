@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from replay.pipeline import ReplayOptions, run_replay
 from replay.store import open_store
-from tests.replay.helpers import replay_json, run, stored_events
+from tests.replay.helpers import log_contents, replay_json, run, stored_events
 
 
 def b64(data: bytes) -> bytes:
@@ -112,3 +113,39 @@ def test_the_same_bad_dump_replayed_twice_is_quarantined_once(tmp_path: Path) ->
     replay_json(store, dump)
     listing = run("quarantine", "--store", str(store), "--json")
     assert len(listing.stdout.splitlines()) == 2
+
+
+SAMPLE = Path(__file__).parents[2] / "data" / "sample.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("where", "field", "value"),
+    [
+        ("metadata", "root_account_id", "\u00b2"),  # isdigit() yet int() refuses it
+        ("metadata", "root_account_id", "\uff12\uff11\uff10\uff17"),  # int() reads it as 2107
+        ("body", "learning_outcome_id", "\u0662\u0660\u0660\u0661"),  # Arabic-Indic 2001
+        ("metadata", "context_account_id", "1\u00b9"),
+    ],
+)
+def test_an_id_of_non_ascii_digits_is_quarantined_and_the_replay_goes_on(
+    tmp_path: Path, where: str, field: str, value: str
+) -> None:
+    """Once, such a line stopped every replay with a ValueError from `int()`."""
+    first, *rest = SAMPLE.read_bytes().splitlines(keepends=True)[:20]
+    event = orjson.loads(first)
+    event[where][field] = value
+    dump = tmp_path / "dump.jsonl"
+    dump.write_bytes(orjson.dumps(event) + b"\n" + b"".join(rest))
+    store = tmp_path / "store"
+    for _ in range(2):  # and on every rerun
+        summary = replay_json(store, dump)
+        assert summary["quarantined"] <= 1
+    listing = run("quarantine", "--store", str(store), "--json")
+    (record,) = [orjson.loads(line) for line in listing.stdout.splitlines()]
+    assert (record["line"], record["reason"]) == (1, "wrong-type")
+    assert field in record["detail"] and "not a Canvas id" in record["detail"]
+    clean = tmp_path / "clean.jsonl"
+    clean.write_bytes(b"".join(rest))
+    replay_json(tmp_path / "clean-store", clean)
+    assert log_contents(store) == log_contents(tmp_path / "clean-store")
+    assert run("query", "--store", str(store)).exit_code == 0
