@@ -12,8 +12,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from domain.limits import INT64_MAX
+
 SHARD_FACTOR = 10**13
-MAX_CANVAS_ID = 2**63 - 1
+MAX_CANVAS_ID = INT64_MAX
 """Canvas's ids are PostgreSQL bigints: a larger number names nothing in Canvas."""
 MAX_ID_DIGITS = len(str(MAX_CANVAS_ID))
 MAX_TEXT_ID_LENGTH = 255

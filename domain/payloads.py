@@ -9,13 +9,19 @@ of the validation together).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from domain.limits import INT64_MAX, INT64_MIN
 
 CanvasId = str
 """An id, already normalised by `domain.ids.normalise_ids` before validation."""
 OptionalId = str | None
+StoredInt = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
+"""An integer the store can hold: a larger one would stop every projection of the log."""
+OUT_OF_RANGE_ERRORS = frozenset({"greater_than_equal", "less_than_equal", "int_parsing_size"})
+"""Pydantic's error types for a number beyond what a field (and so the store) holds."""
 
 
 class Payload(BaseModel):
@@ -63,7 +69,7 @@ class OutcomeBody(Payload):
     description: str | None = None
     vendor_guid: OptionalId = None
     calculation_method: str | None = None
-    calculation_int: int | None = None
+    calculation_int: StoredInt | None = None
     rubric_criterion: RubricCriterion | None = None
     workflow_state: str | None = None
     updated_at: AwareDatetime | None = None
@@ -108,7 +114,7 @@ class ResultBody(Payload):
     original_score: float | None = None
     original_possible: float | None = None
     original_mastery: bool | None = None
-    attempt: int | None = None
+    attempt: StoredInt | None = None
     title: str | None = None
     assessed_at: AwareDatetime | None = None
     created_at: AwareDatetime | None = None
@@ -147,7 +153,7 @@ class CalculationMethodBody(Payload):
     context_type: str | None = None
     context_id: OptionalId = None
     calculation_method: str | None = None
-    calculation_int: int | None = None
+    calculation_int: StoredInt | None = None
     workflow_state: str | None = None
     updated_at: AwareDatetime | None = None
 

@@ -19,6 +19,7 @@ import orjson
 
 ACCEPTED = frozenset({"accepted"})
 WRONG = frozenset({"wrong-type"})
+RANGE = frozenset({"out-of-range"})
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,13 @@ def build_corpus(good: dict[str, Any]) -> list[Case]:
         ("score-is-list.jsonl", body("score", [5]), WRONG),
         ("attempt-is-object.jsonl", body("attempt", {"n": 1}), WRONG),
         ("root-account-is-list.jsonl", meta("root_account_id", [1]), WRONG),
+        # Integers a JSON parser reads and SQLite's signed 64-bit INTEGER cannot hold.
+        ("attempt-2-63.jsonl", raw_body_value("attempt", b"9223372036854775808"), RANGE),
+        ("attempt-2-64-minus-1.jsonl", raw_body_value("attempt", b"18446744073709551615"), RANGE),
+        ("attempt-2-64.jsonl", raw_body_value("attempt", b"18446744073709551616"), RANGE),
+        ("attempt-below-int64.jsonl", raw_body_value("attempt", b"-9223372036854775809"), RANGE),
+        ("attempt-1e300.jsonl", raw_body_value("attempt", b"1e300"), RANGE),
+        ("attempt-int64-max.jsonl", raw_body_value("attempt", b"9223372036854775807"), ACCEPTED),
         # Ids of every odd shape.
         ("id-negative.jsonl", body("id", -5), WRONG),
         ("id-float.jsonl", body("id", 1.5), WRONG),

@@ -47,6 +47,7 @@ def bad_lines(good: dict[str, Any]) -> list[tuple[bytes, str]]:
         (variant(lambda e: e["body"].pop("learning_outcome_id")), "missing-entity-id"),
         (variant(lambda e: e["body"].__setitem__("learning_outcome_id", {"id": 1})), "wrong-type"),
         (variant(lambda e: e["body"].__setitem__("calculation_int", "sixty")), "wrong-type"),
+        (variant(lambda e: e["body"].__setitem__("calculation_int", 2**63)), "out-of-range"),
         (variant(lambda e: e["body"].__setitem__("rubric_criterion", [])), "wrong-type"),
         (b'{"MessageId": "1", "Body": "{not json"}', "bad-sqs-body"),
         (b"eyJhbGciOiJSUzI1NiJ9." + b64(b"[1,2]") + b".c2ln", "bad-jwt"),
@@ -148,4 +149,22 @@ def test_an_id_of_non_ascii_digits_is_quarantined_and_the_replay_goes_on(
     clean.write_bytes(b"".join(rest))
     replay_json(tmp_path / "clean-store", clean)
     assert log_contents(store) == log_contents(tmp_path / "clean-store")
+    assert run("query", "--store", str(store)).exit_code == 0
+
+
+def test_an_attempt_past_64_bits_is_quarantined_and_the_store_stays_usable(
+    tmp_path: Path, reference_payloads_by_name: dict[str, Any]
+) -> None:
+    """Once, such an integer was appended to the log and stopped every projection."""
+    good = reference_payloads_by_name["learning_outcome_result_created"]
+    bad = orjson.loads(orjson.dumps(good))
+    bad["body"]["attempt"] = 2**63
+    dump = tmp_path / "dump.jsonl"
+    dump.write_bytes(orjson.dumps(bad) + b"\n" + orjson.dumps(good) + b"\n")
+    store = tmp_path / "store"
+    summary = replay_json(store, dump)
+    assert (summary["appended"], summary["quarantined_by_reason"]) == (1, {"out-of-range": 1})
+    listing = run("quarantine", "--store", str(store), "--json")
+    (record,) = [orjson.loads(line) for line in listing.stdout.splitlines()]
+    assert "body.attempt" in record["detail"]
     assert run("query", "--store", str(store)).exit_code == 0
