@@ -152,6 +152,7 @@ def build_corpus(good: dict[str, Any]) -> list[Case]:
         ("attempt-below-int64.jsonl", raw_body_value("attempt", b"-9223372036854775809"), RANGE),
         ("attempt-1e300.jsonl", raw_body_value("attempt", b"1e300"), RANGE),
         ("attempt-int64-max.jsonl", raw_body_value("attempt", b"9223372036854775807"), ACCEPTED),
+        ("assessed-at-not-in-utc.jsonl", body("assessed_at", "9999-12-31T23:59:59-23:59"), RANGE),
         # Ids of every odd shape.
         ("id-negative.jsonl", body("id", -5), WRONG),
         ("id-float.jsonl", body("id", 1.5), WRONG),

@@ -1,4 +1,4 @@
-"""81 malformed and hostile inputs: each is quarantined with a clear reason or accepted,
+"""82 malformed and hostile inputs: each is quarantined with a clear reason or accepted,
 none crashes the replay, none changes what was stored, and the log still verifies."""
 
 from __future__ import annotations
