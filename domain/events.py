@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from domain.ids import InvalidId, local_id, normalise_id, normalise_ids, shard_of
 from domain.kinds import EntityKind
 from domain.payloads import (
+    OUT_OF_RANGE_ERRORS,
     CalculationMethodBody,
     LinkBody,
     Metadata,
@@ -253,12 +254,16 @@ def _rejection_from(name: str, error: ValidationError, part: str) -> Rejection:
         problems.append(f"{where}: {message}")
     more = error.error_count() - len(problems)
     detail = "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
-    reason = "missing-entity-id" if _is_missing_id(error) else "wrong-type"
-    return Rejection(reason, f"{name}: {detail}")
+    return Rejection(_reason_of(error), f"{name}: {detail}")
 
 
-def _is_missing_id(error: ValidationError) -> bool:
-    return any(item["type"] == "missing" for item in error.errors(include_url=False))
+def _reason_of(error: ValidationError) -> str:
+    types = {item["type"] for item in error.errors(include_url=False)}
+    if "missing" in types:
+        return "missing-entity-id"
+    if types <= OUT_OF_RANGE_ERRORS:
+        return "out-of-range"
+    return "wrong-type"
 
 
 __all__ = [

@@ -9,10 +9,16 @@ canonical string before it keys anything.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
+from domain.limits import INT64_MAX
+
 SHARD_FACTOR = 10**13
-MAX_ID_DIGITS = 30
+MAX_CANVAS_ID = INT64_MAX
+"""Canvas's ids are PostgreSQL bigints: a larger number names nothing in Canvas."""
+MAX_ID_DIGITS = len(str(MAX_CANVAS_ID))
+MAX_TEXT_ID_LENGTH = 255
 
 # Fixed namespace: aggregate ids must be the same on every machine and in every run,
 # so that a second replay of the same dump finds the aggregates of the first.
@@ -23,22 +29,56 @@ class InvalidId(ValueError):
     """An id of a shape that cannot name a Canvas object."""
 
 
+def is_canvas_id(text: str) -> bool:
+    """Whether `text` is a Canvas id: ASCII decimal digits, at most a bigint.
+
+    The one judge of ids, for input and for every place that reads an id as a
+    number. `str.isdigit` alone is not enough: it accepts superscripts (U+00B2), which
+    `int()` refuses, and fullwidth or Arabic-Indic digits (U+FF15, U+0665), which `int()`
+    reads as the ASCII number and so would merge with another object's id.
+    """
+    return (
+        0 < len(text) <= MAX_ID_DIGITS
+        and text.isascii()
+        and text.isdigit()
+        and (len(text) < MAX_ID_DIGITS or int(text) <= MAX_CANVAS_ID)
+    )
+
+
 def normalise_id(value: object) -> str:
-    """A Canvas id as a string, whatever JSON type it came in.
+    """A Canvas id as a string, whatever JSON type it came in; InvalidId if it is none.
 
     Floats are refused on purpose: a 17-digit global id does not survive a float.
+    Surrounding whitespace is dropped; anything else that is not a Canvas id is
+    refused, so that no id reaches the log that a later reader cannot compare.
     """
     if isinstance(value, bool):
         raise InvalidId(f"an id cannot be a boolean ({value!r})")
     if isinstance(value, int):
-        if value < 0:
-            raise InvalidId(f"an id cannot be negative ({value})")
+        text = str(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise InvalidId("an id cannot be empty")
+    else:
+        raise InvalidId(f"an id must be a string or an integer, not {type(value).__name__}")
+    if is_canvas_id(text):
+        return text
+    shown = text if len(text) <= 40 else text[:40] + "..."
+    raise InvalidId(f"{shown!r} is not a Canvas id (ASCII digits 0-9, at most {MAX_CANVAS_ID})")
+
+
+def normalise_text_id(value: object) -> str:
+    """An id from outside Canvas (a vendor's GUID): any non-empty text, numbers as text."""
+    if isinstance(value, bool):
+        raise InvalidId(f"an id cannot be a boolean ({value!r})")
+    if isinstance(value, int):
         return str(value)
     if isinstance(value, str):
         text = value.strip()
         if not text:
             raise InvalidId("an id cannot be empty")
-        if len(text) > 255:
+        if len(text) > MAX_TEXT_ID_LENGTH:
             raise InvalidId(f"an id cannot be {len(text)} characters long")
         return text
     raise InvalidId(f"an id must be a string or an integer, not {type(value).__name__}")
@@ -58,7 +98,6 @@ ID_FIELDS = frozenset(
         "result_context_id",
         "artifact_id",
         "associated_asset_id",
-        "vendor_guid",
         "root_account_id",
         "context_account_id",
         "user_id",
@@ -67,7 +106,10 @@ ID_FIELDS = frozenset(
         "copied_from_outcome_id",
     }
 )
-"""The id fields of Canvas Learning events (body and metadata)."""
+"""The Canvas id fields of Learning events (body and metadata): each `is_canvas_id`."""
+
+TEXT_ID_FIELDS = frozenset({"vendor_guid"})
+"""Ids that other systems assign: free text, not judged as Canvas ids."""
 
 NESTED_WITH_IDS = "outcome_proficiency_ratings"
 
@@ -79,19 +121,18 @@ def normalise_ids(mapping: dict[str, Any]) -> dict[str, Any]:
     case. Raises InvalidId naming the field.
     """
     changed: dict[str, Any] | None = None
-    for key in ID_FIELDS.intersection(mapping):
-        value = mapping[key]
-        if value is None or (
-            type(value) is str and 0 < len(value) <= 255 and value.strip() == value
-        ):
-            continue  # the common case: already a clean string
-        try:
-            normalised = normalise_id(value)
-        except InvalidId as error:
-            raise InvalidId(f"{key}: {error}") from None
-        if changed is None:
-            changed = dict(mapping)
-        changed[key] = normalised
+    for fields, normalise in _NORMALISERS:
+        for key in fields.intersection(mapping):
+            value = mapping[key]
+            if value is None:
+                continue
+            try:
+                normalised = normalise(value)
+            except InvalidId as error:
+                raise InvalidId(f"{key}: {error}") from None
+            if normalised is not value:
+                changed = changed if changed is not None else dict(mapping)
+                changed[key] = normalised
     nested = mapping.get(NESTED_WITH_IDS)
     if type(nested) is list:
         items = [normalise_ids(item) if type(item) is dict else item for item in nested]
@@ -101,9 +142,28 @@ def normalise_ids(mapping: dict[str, Any]) -> dict[str, Any]:
     return mapping if changed is None else changed
 
 
-def shard_of(canvas_id: str | None) -> int | None:
-    """The shard a global id lives on (None for a local or non-numeric id)."""
-    if canvas_id is None or not canvas_id.isdigit() or len(canvas_id) > MAX_ID_DIGITS:
+def _canvas_id(value: object) -> object:
+    """`normalise_id`, returning a clean string itself (the common case, kept fast)."""
+    if type(value) is str and is_canvas_id(value):
+        return value
+    return normalise_id(value)
+
+
+def _text_id(value: object) -> object:
+    if type(value) is str and 0 < len(value) <= MAX_TEXT_ID_LENGTH and value.strip() == value:
+        return value
+    return normalise_text_id(value)
+
+
+_NORMALISERS: tuple[tuple[frozenset[str], Callable[[object], object]], ...] = (
+    (ID_FIELDS, _canvas_id),
+    (TEXT_ID_FIELDS, _text_id),
+)
+
+
+def shard_of(canvas_id: object) -> int | None:
+    """The shard a global id lives on (None for a local id, or anything else)."""
+    if not isinstance(canvas_id, str) or not is_canvas_id(canvas_id):
         return None
     number = int(canvas_id)
     return number // SHARD_FACTOR if number >= SHARD_FACTOR else None
@@ -115,7 +175,7 @@ def local_id(canvas_id: str, home_shard: int | None) -> str:
     An id from another shard stays global: its local part alone would collide with
     a different object on the home shard.
     """
-    if home_shard is None or not canvas_id.isdigit() or len(canvas_id) > MAX_ID_DIGITS:
+    if home_shard is None or not is_canvas_id(canvas_id):
         return canvas_id
     number = int(canvas_id)
     if number >= SHARD_FACTOR and number // SHARD_FACTOR == home_shard:
@@ -129,9 +189,13 @@ def aggregate_id(root_account: str, kind: str, canvas_id: str) -> uuid.UUID:
 
 
 def id_sort_key(canvas_id: str | None) -> tuple[int, int, str]:
-    """Order ids as Canvas's database does: numerically when they are numbers."""
+    """Order ids as Canvas's database does: numerically when they are Canvas ids.
+
+    Anything else (a legacy result's own key, an id stored by an older version of
+    this program) after them in text order, and no id (None) last.
+    """
     if canvas_id is None:
         return (2, 0, "")
-    if canvas_id.isdigit() and len(canvas_id) <= MAX_ID_DIGITS:
+    if is_canvas_id(canvas_id):
         return (0, int(canvas_id), canvas_id)
     return (1, 0, canvas_id)

@@ -9,13 +9,38 @@ of the validation together).
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from domain.limits import INT64_MAX, INT64_MIN
 
 CanvasId = str
 """An id, already normalised by `domain.ids.normalise_ids` before validation."""
 OptionalId = str | None
+StoredInt = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
+"""An integer the store can hold: a larger one would stop every projection of the log."""
+
+
+def _in_utc(value: datetime) -> datetime:
+    """The time must exist in UTC: the store keeps every time as UTC text."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
+        raise PydanticCustomError(
+            "time_out_of_range", "a time that cannot be expressed in UTC"
+        ) from None
+    return value
+
+
+UtcTime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+"""A time with an offset, that exists in UTC."""
+OUT_OF_RANGE_ERRORS = frozenset(
+    {"greater_than_equal", "less_than_equal", "int_parsing_size", "time_out_of_range"}
+)
+"""Pydantic's error types for a value beyond what a field (and so the store) holds."""
 
 
 class Payload(BaseModel):
@@ -63,10 +88,10 @@ class OutcomeBody(Payload):
     description: str | None = None
     vendor_guid: OptionalId = None
     calculation_method: str | None = None
-    calculation_int: int | None = None
+    calculation_int: StoredInt | None = None
     rubric_criterion: RubricCriterion | None = None
     workflow_state: str | None = None
-    updated_at: AwareDatetime | None = None
+    updated_at: UtcTime | None = None
 
 
 class OutcomeGroupBody(Payload):
@@ -78,7 +103,7 @@ class OutcomeGroupBody(Payload):
     description: str | None = None
     vendor_guid: OptionalId = None
     workflow_state: str | None = None
-    updated_at: AwareDatetime | None = None
+    updated_at: UtcTime | None = None
 
 
 class LinkBody(Payload):
@@ -88,7 +113,7 @@ class LinkBody(Payload):
     context_type: str | None = None
     context_id: OptionalId = None
     workflow_state: str | None = None
-    updated_at: AwareDatetime | None = None
+    updated_at: UtcTime | None = None
 
 
 class ResultBody(Payload):
@@ -108,15 +133,15 @@ class ResultBody(Payload):
     original_score: float | None = None
     original_possible: float | None = None
     original_mastery: bool | None = None
-    attempt: int | None = None
+    attempt: StoredInt | None = None
     title: str | None = None
-    assessed_at: AwareDatetime | None = None
-    created_at: AwareDatetime | None = None
-    updated_at: AwareDatetime | None = None
+    assessed_at: UtcTime | None = None
+    created_at: UtcTime | None = None
+    updated_at: UtcTime | None = None
     artifact_id: OptionalId = None
     artifact_type: str | None = None
-    artifact_created_at: AwareDatetime | None = None
-    artifact_updated_at: AwareDatetime | None = None
+    artifact_created_at: UtcTime | None = None
+    artifact_updated_at: UtcTime | None = None
     associated_asset_id: OptionalId = None
     associated_asset_type: str | None = None
     workflow_state: str | None = None
@@ -139,7 +164,7 @@ class ProficiencyBody(Payload):
     context_id: OptionalId = None
     workflow_state: str | None = None
     outcome_proficiency_ratings: list[ProficiencyRating] | None = None
-    updated_at: AwareDatetime | None = None
+    updated_at: UtcTime | None = None
 
 
 class CalculationMethodBody(Payload):
@@ -147,9 +172,9 @@ class CalculationMethodBody(Payload):
     context_type: str | None = None
     context_id: OptionalId = None
     calculation_method: str | None = None
-    calculation_int: int | None = None
+    calculation_int: StoredInt | None = None
     workflow_state: str | None = None
-    updated_at: AwareDatetime | None = None
+    updated_at: UtcTime | None = None
 
 
 def json_ready(model: BaseModel) -> dict[str, Any]:

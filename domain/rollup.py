@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
 
+from domain.ids import id_sort_key
 from domain.methods import score_by_formula
 from domain.rating import Rating, rating_for
 from domain.rollup_settings import (
@@ -202,13 +203,7 @@ def db_order_key(result: ResultValue) -> tuple[int, int, str]:
     ASC`, and Ruby's `sort_by` (glibc `qsort_r`, a merge sort) keeps that order for
     equal times. Numeric ids compare as integers ("9" before "10").
     """
-    return _id_order(result.result_id)
-
-
-def _id_order(rid: str) -> tuple[int, int, str]:
-    if rid.isascii() and rid.isdigit():
-        return (0, int(rid), "")
-    return (1, 0, rid)
+    return id_sort_key(result.result_id)
 
 
 def result_value(result: ResultValue, settings: RollupSettings) -> float | None:
@@ -343,10 +338,7 @@ def rollup_of(kept: Sequence[ScoredResult], rules: RollupRules) -> Rollup:
 
 
 def _db_order(result: ScoredResult) -> tuple[int, int, str]:
-    rid = result[0]  # as _id_order, inline: this sorts every result of a course grid
-    if rid.isascii() and rid.isdigit():
-        return (0, int(rid), "")
-    return (1, 0, rid)
+    return id_sort_key(result[0])  # as db_order_key, for the tuples of a course grid
 
 
 _SECONDS = itemgetter(8)

@@ -24,7 +24,15 @@ from projections.hierarchy import HierarchyProjector
 from projections.log_summary import LogSummaryProjector
 from projections.mastery import MasteryProjector
 from projections.rows import StoredChange, kind_of_topic
-from projections.schema import READ_MODEL_FORMAT, create_bookkeeping, read_model_format
+from projections.schema import (
+    READ_MODEL_FORMAT,
+    create_bookkeeping,
+    create_tables,
+    read_model_format,
+)
+from projections.unprojectable import TABLES as UNPROJECTABLE_TABLES
+from projections.unprojectable import Unprojectable, unprojectable
+from projections.unprojectable import record as record_unprojectable
 
 if TYPE_CHECKING:  # the log is only handed in: a query need not import eventsourcing
     from replay.store.log import MasteryLog
@@ -95,6 +103,7 @@ def _create_schema(db: sqlite_utils.Database) -> None:
     try:
         if read_model_format(db) is None:  # another process may have won the race
             create_bookkeeping(db)  # first: projectors may keep marks in `meta`
+            create_tables(db, UNPROJECTABLE_TABLES, [])
             for projector in PROJECTORS:
                 projector.create_schema(db)
         db.execute("COMMIT")
@@ -138,7 +147,8 @@ def catch_up(
             position = position_of(db)
             notifications = _read_log(log, position + 1, batch_size)
             if notifications:
-                changes = _stored_changes(notifications, _state_reader(log))
+                changes, undecodable = _stored_changes(notifications, _state_reader(log))
+                record_unprojectable(db, undecodable)
                 for projector in PROJECTORS:
                     projector.apply(db, changes)
                 conn.execute(
@@ -205,18 +215,22 @@ def _state_reader(log: MasteryLog) -> Callable[[bytes], dict[str, Any]]:
 def _stored_changes(
     notifications: Sequence[LogRow],
     read_state: Callable[[bytes], dict[str, Any]],
-) -> list[StoredChange]:
-    """Decode notifications into changes (every stored event names its entity)."""
+) -> tuple[list[StoredChange], list[Unprojectable]]:
+    """Decode notifications into changes, and those that cannot be (see `unprojectable`)."""
     changes = []
+    undecodable = []
     for position, topic, data in notifications:
-        kind = kind_of_topic(topic)
-        state = read_state(data)
-        if kind is None or "canvas_id" not in state:
-            raise ReadModelError(
-                f"log position {position}: event of unknown topic or entity "
-                f"{topic!r}: the log is damaged or from another version of this program"
-            )
-        changes.append(
-            StoredChange(position, kind, state["root_account"], state["canvas_id"], state)
-        )
-    return changes
+        state: object = None
+        try:
+            kind = kind_of_topic(topic)
+            state = read_state(data)
+            if kind is None or not isinstance(state, dict):
+                raise ValueError(f"an event of unknown topic {topic!r}")
+            root_account, canvas_id = state["root_account"], state["canvas_id"]
+            if not isinstance(root_account, str) or not isinstance(canvas_id, str):
+                raise ValueError("the event names no entity")
+            changes.append(StoredChange(position, kind, root_account, canvas_id, state))
+        except Exception as error:  # whatever does not decode is the finding itself
+            reason = f"does not decode ({type(error).__name__}: {error})"
+            undecodable.append(unprojectable(position, state, reason))
+    return changes, undecodable

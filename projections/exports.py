@@ -36,7 +36,7 @@ from typing import Any, Literal
 import sqlite_utils
 
 from domain.course_summary import course_aggregate, rating_distribution
-from domain.ids import normalise_id
+from domain.ids import InvalidId, normalise_id
 from domain.rating import Rating
 from domain.rollup import Rollup
 from domain.rollup_settings import RollupSettings
@@ -95,7 +95,10 @@ class CourseView:
         root_account: str | None = None,
     ) -> None:
         self.db = db
-        self.course = normalise_id(course)
+        try:
+            self.course = normalise_id(course)
+        except InvalidId as error:
+            raise ExportError(f"--course {course!r}: {error}") from None
         self.question = MasteryQuestion(course=self.course, as_of=as_of, known_at=known_at)
         self.moment: Moment = self.question.moment
         self.root_account = root_account or self._only_root_account()

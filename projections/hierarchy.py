@@ -34,6 +34,8 @@ from projections.tree import (
     build_tree,
     id_key,
 )
+from projections.unprojectable import Rows, Unprojectable, column_kinds, screen
+from projections.unprojectable import record as record_unprojectable
 
 _VERSION_COLUMNS: dict[str, Any] = {
     "root_account": str,
@@ -117,6 +119,15 @@ def link_row(change: StoredChange) -> dict[str, Any]:
     }
 
 
+def _rows_of(change: StoredChange) -> Rows:
+    if change.kind is EntityKind.OUTCOME_GROUP:
+        return [("outcome_group_versions", group_row(change))]
+    return [("outcome_link_versions", link_row(change))]
+
+
+_COLUMN_KINDS = column_kinds(HIERARCHY_TABLES)
+
+
 class HierarchyProjector:
     name = "hierarchy"
 
@@ -124,8 +135,18 @@ class HierarchyProjector:
         create_tables(db, HIERARCHY_TABLES, HIERARCHY_INDEXES)
 
     def apply(self, db: sqlite_utils.Database, changes: Sequence[StoredChange]) -> None:
-        groups = [group_row(c) for c in changes if c.kind is EntityKind.OUTCOME_GROUP]
-        links = [link_row(c) for c in changes if c.kind is EntityKind.LINK]
+        groups: list[dict[str, Any]] = []
+        links: list[dict[str, Any]] = []
+        held_back: list[Unprojectable] = []
+        for change in changes:
+            if change.kind is EntityKind.OUTCOME_GROUP or change.kind is EntityKind.LINK:
+                screened = screen(change, _rows_of, _COLUMN_KINDS)
+                if isinstance(screened, Unprojectable):
+                    held_back.append(screened)
+                    continue
+                for table, row in screened:
+                    (groups if table == "outcome_group_versions" else links).append(row)
+        record_unprojectable(db, held_back)
         outcomes = {(c.root_account, c.canvas_id) for c in changes if c.kind is EntityKind.OUTCOME}
         if not (groups or links or outcomes):
             return

@@ -36,6 +36,8 @@ from projections.schema import (
     upsert_rows,
 )
 from projections.settings import NOW, SettingsResolver
+from projections.unprojectable import Rows, Unprojectable, column_kinds, screen
+from projections.unprojectable import record as record_unprojectable
 
 ROLLUP_KEY = ("user_uuid", "outcome_id", "context_id", "context_type", "root_account")
 MAX_PENDING = 500_000
@@ -82,11 +84,17 @@ class MasteryProjector:
         courses: dict[tuple[str, str], StoredChange] = {}
         root_accounts: dict[str, StoredChange] = {}
         accounts = _known_accounts(db)
+        held_back: list[Unprojectable] = []
         for change in changes:
-            entry = VERSION_TABLES.get(change.kind)
-            if entry is not None:
-                table, make_row = entry
-                row = make_row(change)
+            screened = screen(change, _rows_of, _COLUMN_KINDS)
+            if isinstance(screened, Unprojectable):
+                held_back.append(screened)
+                continue
+            account_row = None
+            for table, row in screened:
+                if table == "context_accounts":
+                    account_row = row
+                    continue
                 rows_by_table.setdefault(table, []).append(row)
                 if change.kind is EntityKind.RESULT:
                     result_changes.append(change)
@@ -98,12 +106,12 @@ class MasteryProjector:
                     courses[(change.root_account, row["context_id"])] = change
                 else:
                     root_accounts[change.root_account] = change
-            account_row = context_account_row(change)
             if account_row is not None and _learn_account(db, accounts, account_row):
                 if account_row["context_type"] == "Course":
                     courses[(change.root_account, account_row["context_id"])] = change
                 else:
                     root_accounts[change.root_account] = change
+        record_unprojectable(db, held_back)
         for table, rows in rows_by_table.items():
             insert_rows(db, table, rows)
         if bulk_loading(db):  # every rollup is computed when the load ends
@@ -157,6 +165,22 @@ class MasteryProjector:
                 "AND outcome_id = ? AND context_type = ? AND context_id = ?",
                 list(pending),
             )
+
+
+def _rows_of(change: StoredChange) -> Rows:
+    """The change's version row, then what it reveals of the account chain."""
+    rows: Rows = []
+    entry = VERSION_TABLES.get(change.kind)
+    if entry is not None:
+        table, make_row = entry
+        rows.append((table, make_row(change)))
+    account_row = context_account_row(change)
+    if account_row is not None:
+        rows.append(("context_accounts", account_row))
+    return rows
+
+
+_COLUMN_KINDS = column_kinds(TABLES)
 
 
 def _keys_of_results(

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlite_utils
 
-from domain.ids import normalise_id
+from domain.ids import InvalidId, normalise_id
 from projections.grid_scan import scanned_results
 from projections.rollups import (
     RollupRecord,
@@ -46,12 +46,28 @@ class MasteryQuestion:
     root_account: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """Ids asked for in the form they are stored in; QueryError for a non-id."""
+        object.__setattr__(
+            self, "outcomes", tuple(question_id(o, "--outcome") for o in self.outcomes)
+        )
+        if self.course is not None:
+            object.__setattr__(self, "course", question_id(self.course, "--course"))
+
     @property
     def moment(self) -> Moment:
         return Moment(
             valid=time_text(self.as_of) or END_OF_TIME,
             known=time_text(self.known_at) or END_OF_TIME,
         )
+
+
+def question_id(value: str, option: str) -> str:
+    """A Canvas id given on the command line, as stored; QueryError if it is not one."""
+    try:
+        return normalise_id(value)
+    except InvalidId as error:
+        raise QueryError(f"{option} {value!r}: {error}") from None
 
 
 def parse_moment(text: str, *, option: str) -> datetime:
@@ -96,7 +112,7 @@ class MasteryQueries:
                 return rollup_records(scored, resolver, across_courses=across_courses)
             # a course grid, an outcome, everything: one scan, the same answer, rolled up
             # an outcome at a time (`scanned_results`), then put in key order
-            course = None if question.course is None else normalise_id(question.course)
+            course = question.course
             resolver = SettingsResolver(self.db, moment)
             records = []
             for part in scanned_results(self.db, where, params, moment, course):
@@ -178,10 +194,10 @@ def _filters(question: MasteryQuestion) -> tuple[str, list[Any]]:
         params.extend(question.users)
     if question.outcomes:
         clauses.append(f"outcome_id IN ({','.join('?' * len(question.outcomes))})")
-        params.extend(normalise_id(outcome) for outcome in question.outcomes)
+        params.extend(question.outcomes)
     if question.course is not None:
         clauses.append("context_id = ? AND context_type = 'Course'")
-        params.append(normalise_id(question.course))
+        params.append(question.course)
     if question.root_account is not None:
         clauses.append("root_account = ?")
         params.append(question.root_account)

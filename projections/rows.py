@@ -7,6 +7,7 @@ form of the root account's shard, times as fixed-width UTC text.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -178,7 +179,9 @@ def outcome_row(change: StoredChange) -> dict[str, Any]:
         "calculation_int": body.get("calculation_int"),
         "points_possible": criterion.get("points_possible"),
         "mastery_points": criterion.get("mastery_points"),
-        "ratings": _json(criterion.get("ratings")) if body.get("rubric_criterion") else None,
+        "ratings": _ratings_json(criterion.get("ratings"))
+        if body.get("rubric_criterion")
+        else None,
     }
 
 
@@ -189,7 +192,7 @@ def mastery_scale_row(change: StoredChange) -> dict[str, Any]:
         "proficiency_id": change.canvas_id,
         "context_type": body.get("context_type"),
         "context_id": change.local(body.get("context_id")),
-        "ratings": _json(body.get("outcome_proficiency_ratings") or []),
+        "ratings": _ratings_json(body.get("outcome_proficiency_ratings") or []),
     }
 
 
@@ -230,6 +233,28 @@ def context_account_row(change: StoredChange) -> dict[str, Any] | None:
 
 def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+def _ratings_json(ratings: Any) -> str:
+    """Ratings as JSON text, once they have the shape the settings read back.
+
+    Raises ValueError otherwise: the event cannot be projected (`unprojectable`).
+    """
+    if ratings is not None:
+        if not isinstance(ratings, list):
+            raise ValueError(f"ratings are a {type(ratings).__name__}, not a list")
+        for rating in ratings:
+            if not isinstance(rating, dict):
+                raise ValueError(f"a rating is a {type(rating).__name__}, not an object")
+            points = rating.get("points")
+            if points is not None and (
+                type(points) not in (int, float) or not math.isfinite(points)
+            ):
+                raise ValueError(f"a rating's points are {points!r}, not a number")
+            for text in ("description", "color"):
+                if rating.get(text) is not None and not isinstance(rating[text], str):
+                    raise ValueError(f"a rating's {text} is not text")
+    return _json(ratings)
 
 
 VERSION_TABLES: dict[EntityKind, tuple[str, Any]] = {

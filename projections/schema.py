@@ -18,7 +18,7 @@ from typing import Any
 
 import sqlite_utils
 
-READ_MODEL_FORMAT = 12
+READ_MODEL_FORMAT = 13
 
 _VERSION_COLUMNS: dict[str, Any] = {
     "position": int,

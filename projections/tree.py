@@ -27,6 +27,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
+from domain.ids import id_sort_key
+
 PATH_SEPARATOR = " > "
 
 NodeKind = Literal["group", "missing_parent", "cycle_break"]
@@ -122,13 +124,8 @@ class Snapshot:
         return found
 
 
-def id_key(value: str | None) -> tuple[int, int, str]:
-    """Numeric ids in numeric order, anything else after them in text order."""
-    if value is None:
-        return (2, 0, "")
-    if value.isdigit():
-        return (0, int(value), value)
-    return (1, 0, value)
+id_key = id_sort_key
+"""Numeric ids in numeric order, anything else after them in text order."""
 
 
 def build_tree(

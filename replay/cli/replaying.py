@@ -127,6 +127,7 @@ def status(
     table.add_row("quarantined lines", f"{report.quarantined:,}")
     for reason, count in report.quarantined_by_reason.items():
         table.add_row(f"  {reason}", f"{count:,}")
+    table.add_row("stored, not projected", f"{report.unprojectable_events:,}")
     out.print(table)
 
 

@@ -10,6 +10,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from projections.unprojectable import TABLE, unprojectable_events
 from replay.store.location import Store
 from replay.store.quarantine import Quarantine
 
@@ -29,6 +30,7 @@ class StoreStatus:
     projected_position: int = 0
     quarantined: int = 0
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
+    unprojectable_events: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -67,6 +69,8 @@ def _read_summary(store: Store, status: StoreStatus) -> None:
             "ORDER BY canvas_event"
         ).fetchall()
         tracked = connection.execute("SELECT MAX(position) FROM tracking").fetchone()
+        if _has_table(connection, TABLE):
+            status.unprojectable_events = len(unprojectable_events(connection))
     except sqlite3.DatabaseError:
         return  # a damaged read model: status still reports the log; rebuild fixes it
     finally:

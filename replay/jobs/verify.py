@@ -20,6 +20,7 @@ from uuid import UUID
 
 from projections.catchup import TRACKING_NAME
 from projections.schema import READ_MODEL_FORMAT
+from projections.unprojectable import TABLE, unprojectable_events
 from replay.store.location import Store
 from replay.store.log import MasteryLog
 
@@ -47,6 +48,7 @@ class VerifyReport:
     problems: list[str] = field(default_factory=list)
     problem_count: int = 0
     notes: list[str] = field(default_factory=list)
+    unprojectable_events: int = 0
 
     @property
     def ok(self) -> bool:
@@ -69,6 +71,7 @@ class VerifyReport:
             "problem_count": self.problem_count,
             "problems": self.problems,
             "notes": self.notes,
+            "unprojectable_events": self.unprojectable_events,
         }
 
 
@@ -146,6 +149,7 @@ def _verify_read_models(path: Path, report: VerifyReport) -> None:
                 ).fetchone()
                 position = int(row[0]) if row else 0
             check = connection.execute("PRAGMA quick_check").fetchone()
+            held_back = unprojectable_events(connection) if TABLE in tables else []
         finally:
             connection.close()
     except (sqlite3.DatabaseError, ValueError) as error:
@@ -179,3 +183,8 @@ def _verify_read_models(path: Path, report: VerifyReport) -> None:
         )
     else:
         report.read_models = "level"
+    report.unprojectable_events = len(held_back)
+    for position, canvas_event, reason in held_back[:MAX_LISTED]:
+        report.notes.append(
+            f"log position {position} ({canvas_event}) is not in the read models: {reason}"
+        )

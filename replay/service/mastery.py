@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from domain.rejections import REASONS
 from projections.catchup import DEFAULT_BATCH, ReadModelError
 from projections.feed import FeedError
-from projections.queries import MasteryQuestion
+from projections.queries import MasteryQuestion, QueryError
 from projections.rollups import RollupRecord
 from replay.jobs.pipeline import ReplayOptions, open_feed, open_read_side, rebuild_read_models
 from replay.jobs.progress import Progress, no_progress
@@ -126,6 +126,8 @@ class MasteryService:
             raise StoreUnavailable(str(error)) from None
         try:
             yield MasteryReader(db)
+        except QueryError as error:  # a question put to the projections that cannot be asked
+            raise BadQuestion(str(error)) from None
         finally:
             db.close()
 

@@ -56,14 +56,17 @@ def question(
             "--all-courses rolls results up over every course: leave out --course, "
             "or leave out --all-courses for the rollups of one course"
         )
-    return MasteryQuestion(
-        users=tuple(users),
-        outcomes=tuple(outcomes),
-        course=course,
-        as_of=moment(as_of, option="--as-of"),
-        known_at=moment(known_at, option="--known-at"),
-        all_courses=all_courses,
-    )
+    try:
+        return MasteryQuestion(
+            users=tuple(users),
+            outcomes=tuple(outcomes),
+            course=course,
+            as_of=moment(as_of, option="--as-of"),
+            known_at=moment(known_at, option="--known-at"),
+            all_courses=all_courses,
+        )
+    except QueryError as error:
+        raise BadQuestion(str(error)) from None
 
 
 def parse_context(text: str) -> tuple[str, str]:
@@ -76,13 +79,6 @@ def parse_context(text: str) -> tuple[str, str]:
         return context_type, normalise_id(identifier)
     except InvalidId as error:
         raise BadQuestion(f"--context {text!r}: {error}") from None
-
-
-def _course_id(text: str) -> str:
-    try:
-        return normalise_id(text)
-    except InvalidId as error:
-        raise BadQuestion(f"--course {text!r}: {error}") from None
 
 
 class MasteryReader:
@@ -103,10 +99,8 @@ class MasteryReader:
         about a course; a known course with no rollup (yet, or for these students) is
         an empty answer.
         """
-        if asked.course is not None:
-            course = _course_id(asked.course)
-            if not course_root_accounts(self._db, course):
-                raise NotFound(unknown_course(course))
+        if asked.course is not None and not course_root_accounts(self._db, asked.course):
+            raise NotFound(unknown_course(asked.course))
         try:
             return self._queries.stream_rollups(asked)
         except QueryError as error:

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from domain.ids import is_canvas_id
+
 Event = dict[str, Any]
 Item = tuple[int, int, int, Event]  # (event_time ms, stream number, sequence, envelope)
 
@@ -221,7 +223,7 @@ def numify(body: Event) -> None:
     """Emit the id fields as JSON numbers, as some Canvas consumers receive them."""
     for k in ID_KEYS:
         v = body.get(k)
-        if isinstance(v, str) and v.isdigit():
+        if isinstance(v, str) and is_canvas_id(v):
             body[k] = int(v)
 
 

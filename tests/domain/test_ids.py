@@ -2,19 +2,86 @@ from __future__ import annotations
 
 import pytest
 
-from domain.ids import InvalidId, aggregate_id, id_sort_key, local_id, normalise_id, shard_of
+from domain.ids import (
+    MAX_CANVAS_ID,
+    InvalidId,
+    aggregate_id,
+    id_sort_key,
+    is_canvas_id,
+    local_id,
+    normalise_id,
+    normalise_ids,
+    shard_of,
+)
+
+# Characters that `str.isdigit()` accepts and that are not ASCII digits: `int()`
+# refuses the first kind and reads the others as the ASCII number.
+NON_ASCII_DIGITS = [
+    "\u00b2",  # superscript two
+    "1\u00b9",  # digit, superscript one
+    "\u2082",  # subscript two
+    "\u2460",  # circled digit one
+    "\uff15\uff16\uff15",  # fullwidth 565
+    "\u0665\u0666\u0665",  # Arabic-Indic 565
+    "\u06f5",  # extended Arabic-Indic five
+    "\u0967",  # Devanagari one
+    "5\u0665",  # mixed
+]
 
 
 def test_ids_arrive_as_numbers_or_strings_and_leave_as_strings() -> None:
     assert normalise_id(565) == "565"
     assert normalise_id(" 565 ") == "565"
-    assert normalise_id("abc-uuid") == "abc-uuid"
+    assert normalise_id(MAX_CANVAS_ID) == str(MAX_CANVAS_ID)
 
 
-@pytest.mark.parametrize("value", [True, 1.0, -1, "", "   ", None, [], {}, "x" * 300])
+@pytest.mark.parametrize(
+    "value",
+    [
+        *(True, 1.0, -1, "", "   ", None, [], {}, "x" * 300, "abc-uuid", "12\u00003", "-5"),
+        *(MAX_CANVAS_ID + 1, str(MAX_CANVAS_ID + 1), "9" * 40, "1 2", "0x1F", "1e5", "1_000"),
+    ],
+)
 def test_odd_ids_are_refused(value: object) -> None:
     with pytest.raises(InvalidId):
         normalise_id(value)
+
+
+@pytest.mark.parametrize("text", NON_ASCII_DIGITS)
+def test_digits_other_than_ascii_are_not_canvas_ids(text: str) -> None:
+    assert any(c.isdigit() for c in text)  # what `isdigit` alone would let through
+    assert not is_canvas_id(text)
+    with pytest.raises(InvalidId, match="not a Canvas id"):
+        normalise_id(text)
+
+
+@pytest.mark.parametrize("text", NON_ASCII_DIGITS)
+def test_readers_of_stored_ids_never_raise_on_non_ascii_digits(text: str) -> None:
+    """A log written before ids were judged may hold such ids: they sort and stay as is."""
+    assert shard_of(text) is None
+    assert local_id(text, 2107) == text
+    assert local_id("21070000000000565", shard_of(text)) == "21070000000000565"
+    assert sorted(["10", text, "9"], key=id_sort_key) == ["9", "10", text]
+
+
+def test_fullwidth_digits_are_not_merged_with_the_ascii_id() -> None:
+    fullwidth = "\uff15\uff16\uff15"
+    assert int(fullwidth) == 565  # why isdigit() + int() was not a judge of ids
+    assert id_sort_key(fullwidth) != id_sort_key("565")
+
+
+def test_a_vendor_guid_is_free_text_not_a_canvas_id() -> None:
+    assert normalise_ids({"vendor_guid": "MATH-6-1"}) == {"vendor_guid": "MATH-6-1"}
+    assert normalise_ids({"vendor_guid": 12}) == {"vendor_guid": "12"}
+    with pytest.raises(InvalidId, match="vendor_guid"):
+        normalise_ids({"vendor_guid": ""})
+
+
+def test_the_ids_of_scale_ratings_are_judged_too() -> None:
+    with pytest.raises(InvalidId, match="outcome_proficiency_rating_id"):
+        normalise_ids(
+            {"outcome_proficiency_ratings": [{"outcome_proficiency_rating_id": "\u00b2"}]}
+        )
 
 
 def test_a_global_id_is_reduced_to_its_local_id_on_the_home_shard() -> None:

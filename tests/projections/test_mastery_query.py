@@ -282,3 +282,22 @@ def test_a_bad_time_is_a_clear_usage_error(tmp_path: Path) -> None:
     result_ = run("query", "--store", str(store), "--as-of", "March 1st")
     assert result_.exit_code == 2
     assert "--as-of" in result_.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("query", "--course", "\u00b2"),
+        ("query", "--outcome", "\uff11"),
+        ("rollups", "--course", "6\u0660\u0661"),
+        ("hierarchy", "--context", "Course:\u00b2"),
+    ],
+)
+def test_an_id_that_is_not_a_canvas_id_is_a_clear_error(tmp_path: Path, args: tuple[str]) -> None:
+    from tests.replay.helpers import run
+
+    store = tmp_path / "store"
+    replay_events(store, [outcome("1")])
+    result_ = run(args[0], "--store", str(store), *args[1:])
+    assert result_.exit_code in (1, 2)
+    assert "not a Canvas id" in result_.stderr

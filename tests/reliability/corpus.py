@@ -19,6 +19,7 @@ import orjson
 
 ACCEPTED = frozenset({"accepted"})
 WRONG = frozenset({"wrong-type"})
+RANGE = frozenset({"out-of-range"})
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,14 @@ def build_corpus(good: dict[str, Any]) -> list[Case]:
         ("score-is-list.jsonl", body("score", [5]), WRONG),
         ("attempt-is-object.jsonl", body("attempt", {"n": 1}), WRONG),
         ("root-account-is-list.jsonl", meta("root_account_id", [1]), WRONG),
+        # Integers a JSON parser reads and SQLite's signed 64-bit INTEGER cannot hold.
+        ("attempt-2-63.jsonl", raw_body_value("attempt", b"9223372036854775808"), RANGE),
+        ("attempt-2-64-minus-1.jsonl", raw_body_value("attempt", b"18446744073709551615"), RANGE),
+        ("attempt-2-64.jsonl", raw_body_value("attempt", b"18446744073709551616"), RANGE),
+        ("attempt-below-int64.jsonl", raw_body_value("attempt", b"-9223372036854775809"), RANGE),
+        ("attempt-1e300.jsonl", raw_body_value("attempt", b"1e300"), RANGE),
+        ("attempt-int64-max.jsonl", raw_body_value("attempt", b"9223372036854775807"), ACCEPTED),
+        ("assessed-at-not-in-utc.jsonl", body("assessed_at", "9999-12-31T23:59:59-23:59"), RANGE),
         # Ids of every odd shape.
         ("id-negative.jsonl", body("id", -5), WRONG),
         ("id-float.jsonl", body("id", 1.5), WRONG),
@@ -151,8 +160,25 @@ def build_corpus(good: dict[str, Any]) -> list[Case]:
         ("id-empty.jsonl", body("id", "   "), WRONG),
         ("id-object.jsonl", body("id", {"id": 1}), WRONG),
         ("id-too-long.jsonl", body("id", "7" * 300), WRONG),
-        ("id-unicode.jsonl", body("id", "\u0661\u0662\u2028x"), ACCEPTED | WRONG),
-        ("id-with-nul.jsonl", body("id", "12\u00003"), ACCEPTED | WRONG),
+        ("id-unicode.jsonl", body("id", "\u0661\u0662\u2028x"), WRONG),
+        ("id-with-nul.jsonl", body("id", "12\u00003"), WRONG),
+        ("id-not-digits.jsonl", body("id", "abc-123"), WRONG),
+        ("id-past-64-bits.jsonl", body("id", 2**63), WRONG),
+        # Digits that `str.isdigit()` accepts and Canvas never sends: `int()` refuses
+        # some ("²") and reads others as ASCII numbers (fullwidth, Arabic-Indic).
+        ("id-superscript.jsonl", body("id", "\u00b2"), WRONG),
+        ("id-subscript.jsonl", body("id", "1\u2082"), WRONG),
+        ("id-fullwidth.jsonl", body("id", "\uff15\uff16\uff15"), WRONG),
+        ("id-arabic-indic.jsonl", body("id", "\u0665\u0666\u0665"), WRONG),
+        ("id-extended-arabic-indic.jsonl", body("id", "\u06f5\u06f6"), WRONG),
+        ("id-devanagari.jsonl", body("id", "\u0967\u0968"), WRONG),
+        ("outcome-id-fullwidth.jsonl", body("learning_outcome_id", "\uff11"), WRONG),
+        ("context-id-superscript.jsonl", body("result_context_id", "6\u00b9"), WRONG),
+        ("root-account-superscript.jsonl", meta("root_account_id", "\u00b2"), WRONG),
+        ("root-account-fullwidth.jsonl", meta("root_account_id", "\uff12\uff11"), WRONG),
+        ("root-account-arabic-indic.jsonl", meta("root_account_id", "\u0662\u0661"), WRONG),
+        ("context-account-superscript.jsonl", meta("context_account_id", "\u00b3"), WRONG),
+        ("user-id-fullwidth.jsonl", meta("user_id", "\uff11\uff12"), WRONG),
         ("outcome-id-null.jsonl", body("learning_outcome_id", [None]), WRONG),
         # Times out of range, names unknown.
         (

@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from replay.jobs.pipeline import ReplayOptions, run_replay
 from replay.store.location import open_store
-from tests.replay.helpers import replay_json, run, stored_events
+from tests.replay.helpers import log_contents, replay_json, run, stored_events
 
 
 def b64(data: bytes) -> bytes:
@@ -46,6 +47,7 @@ def bad_lines(good: dict[str, Any]) -> list[tuple[bytes, str]]:
         (variant(lambda e: e["body"].pop("learning_outcome_id")), "missing-entity-id"),
         (variant(lambda e: e["body"].__setitem__("learning_outcome_id", {"id": 1})), "wrong-type"),
         (variant(lambda e: e["body"].__setitem__("calculation_int", "sixty")), "wrong-type"),
+        (variant(lambda e: e["body"].__setitem__("calculation_int", 2**63)), "out-of-range"),
         (variant(lambda e: e["body"].__setitem__("rubric_criterion", [])), "wrong-type"),
         (b'{"MessageId": "1", "Body": "{not json"}', "bad-sqs-body"),
         (b"eyJhbGciOiJSUzI1NiJ9." + b64(b"[1,2]") + b".c2ln", "bad-jwt"),
@@ -112,3 +114,57 @@ def test_the_same_bad_dump_replayed_twice_is_quarantined_once(tmp_path: Path) ->
     replay_json(store, dump)
     listing = run("quarantine", "--store", str(store), "--json")
     assert len(listing.stdout.splitlines()) == 2
+
+
+SAMPLE = Path(__file__).parents[2] / "data" / "sample.jsonl"
+
+
+@pytest.mark.parametrize(
+    ("where", "field", "value"),
+    [
+        ("metadata", "root_account_id", "\u00b2"),  # isdigit() yet int() refuses it
+        ("metadata", "root_account_id", "\uff12\uff11\uff10\uff17"),  # int() reads it as 2107
+        ("body", "learning_outcome_id", "\u0662\u0660\u0660\u0661"),  # Arabic-Indic 2001
+        ("metadata", "context_account_id", "1\u00b9"),
+    ],
+)
+def test_an_id_of_non_ascii_digits_is_quarantined_and_the_replay_goes_on(
+    tmp_path: Path, where: str, field: str, value: str
+) -> None:
+    """Once, such a line stopped every replay with a ValueError from `int()`."""
+    first, *rest = SAMPLE.read_bytes().splitlines(keepends=True)[:20]
+    event = orjson.loads(first)
+    event[where][field] = value
+    dump = tmp_path / "dump.jsonl"
+    dump.write_bytes(orjson.dumps(event) + b"\n" + b"".join(rest))
+    store = tmp_path / "store"
+    for _ in range(2):  # and on every rerun
+        summary = replay_json(store, dump)
+        assert summary["quarantined"] <= 1
+    listing = run("quarantine", "--store", str(store), "--json")
+    (record,) = [orjson.loads(line) for line in listing.stdout.splitlines()]
+    assert (record["line"], record["reason"]) == (1, "wrong-type")
+    assert field in record["detail"] and "not a Canvas id" in record["detail"]
+    clean = tmp_path / "clean.jsonl"
+    clean.write_bytes(b"".join(rest))
+    replay_json(tmp_path / "clean-store", clean)
+    assert log_contents(store) == log_contents(tmp_path / "clean-store")
+    assert run("query", "--store", str(store)).exit_code == 0
+
+
+def test_an_attempt_past_64_bits_is_quarantined_and_the_store_stays_usable(
+    tmp_path: Path, reference_payloads_by_name: dict[str, Any]
+) -> None:
+    """Once, such an integer was appended to the log and stopped every projection."""
+    good = reference_payloads_by_name["learning_outcome_result_created"]
+    bad = orjson.loads(orjson.dumps(good))
+    bad["body"]["attempt"] = 2**63
+    dump = tmp_path / "dump.jsonl"
+    dump.write_bytes(orjson.dumps(bad) + b"\n" + orjson.dumps(good) + b"\n")
+    store = tmp_path / "store"
+    summary = replay_json(store, dump)
+    assert (summary["appended"], summary["quarantined_by_reason"]) == (1, {"out-of-range": 1})
+    listing = run("quarantine", "--store", str(store), "--json")
+    (record,) = [orjson.loads(line) for line in listing.stdout.splitlines()]
+    assert "body.attempt" in record["detail"]
+    assert run("query", "--store", str(store)).exit_code == 0
