@@ -24,6 +24,7 @@ from eventsourcing.utils import get_topic, resolve_topic
 
 from domain.events import CanvasEvent, EntityKind
 from domain.ids import aggregate_id
+from domain.valid_time import valid_time_order
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,13 +41,8 @@ class Change:
 
     @property
     def order(self) -> tuple[datetime, int, str]:
-        """Valid-time order. Ties: a create before an update, then the fingerprint.
-
-        The fingerprint is arbitrary but the same in every run, which is what makes
-        the answer independent of the order of arrival.
-        """
-        rank = 0 if self.canvas_event.endswith("_created") else 1
-        return (self.event_time, rank, self.fingerprint)
+        """Where this change sits in the timeline (`valid_time_order`)."""
+        return valid_time_order(self.event_time, self.canvas_event, self.fingerprint)
 
     @property
     def is_deleted(self) -> bool:

@@ -93,25 +93,12 @@ class CanvasEvent:
     fingerprint: str
     legacy: bool = False
 
-    @property
-    def is_create(self) -> bool:
-        return self.name.endswith("_created")
-
 
 @dataclass(frozen=True, slots=True)
 class NotLearning:
     """A well-formed event of another Canvas type: skipped, only counted."""
 
     name: str
-
-
-def event_name_of(envelope: Mapping[str, Any]) -> str | None:
-    """The event name, read without validating anything else (the fast skip)."""
-    metadata = envelope.get("metadata")
-    if isinstance(metadata, dict):
-        name = metadata.get("event_name")
-        return name if isinstance(name, str) else None
-    return None
 
 
 def parse_event(
@@ -272,7 +259,6 @@ __all__ = [
     "CanvasEvent",
     "EntityKind",
     "NotLearning",
-    "event_name_of",
     "fingerprint_of",
     "normalise_id",
     "parse_event",

@@ -16,6 +16,7 @@ import orjson
 
 from domain.ids import local_id, shard_of
 from domain.kinds import EntityKind
+from domain.valid_time import valid_time_order
 
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
@@ -99,8 +100,10 @@ class StoredChange:
         self.state = state
         self.event_time: str = time_text(state["timestamp"]) or ""
         self.recorded_at: str = _recorded_at_text(state["recorded_at"])
-        rank = 0 if state["canvas_event"].endswith("_created") else 1
-        self.valid_order = f"{self.event_time}|{rank}|{state['fingerprint']}"
+        when, rank, fingerprint = valid_time_order(
+            self.event_time, state["canvas_event"], state["fingerprint"]
+        )
+        self.valid_order = f"{when}|{rank}|{fingerprint}"  # text order is that order
         self.home_shard = shard_of(state["metadata"].get("root_account_id"))
 
     def local(self, value: Any) -> str | None:
