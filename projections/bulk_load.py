@@ -18,13 +18,14 @@ from typing import Any
 
 import sqlite_utils
 
-from projections.feed_rows import Cause as FeedCause
-from projections.feed_rows import feed_row, in_feed_order
+from projections.feed_rows import Cause, feed_row, in_feed_order
 from projections.rollups import (
     ROLLUP_COLUMNS,
+    ROLLUP_PRIMARY_KEY,
     RollupKey,
     RollupRecord,
     current_rollups_for_keys,
+    rollup_key_columns,
     rollup_records,
     score_rows,
 )
@@ -36,10 +37,6 @@ CHUNK = 1_000
 """Rollups computed and written together: bounds memory (the scan's rows are most of
 it, ~10 MB a chunk at ten versions a key)."""
 
-Cause = tuple[int, str, str]
-"""The latest version behind a rollup: position, canvas_event, recorded_at."""
-
-_ROLLUP_KEY = ("user_uuid", "outcome_id", "context_id", "context_type", "root_account")
 _SCAN = (
     f"SELECT {ROLLUP_COLUMNS}, r.position, r.canvas_event, r.recorded_at "
     "FROM result_versions r INDEXED BY idx_result_versions_user_uuid_outcome_id_context_id "
@@ -113,43 +110,52 @@ def _chunks_of_keys(
     one run). A key holding a result in `spanning` goes to `deferred` instead.
     """
     groups: dict[RollupKey, dict[str, Any]] = {}
-    causes: dict[RollupKey, Cause] = {}
+    last: dict[RollupKey, Any] = {}  # each key's row of the highest position: its cause
     run: tuple[str, str, str] | None = None
     cursor = db.conn.cursor()
     cursor.execute(_SCAN)
     while rows := cursor.fetchmany(4096):
         for row in rows:
             if run != row[1:3] + row[4:5] and len(groups) >= CHUNK:
-                yield _complete(groups, causes, deferred), causes
-                groups, causes = {}, {}
+                yield _complete(groups, last, deferred)
+                groups, last = {}, {}
             run = row[1:3] + row[4:5]
             key: RollupKey = row[:5]
-            cause = causes.get(key)
-            if cause is None or cause[0] < row[15]:
-                causes[key] = row[15:18]
+            before = last.get(key)
+            if before is None or before[15] < row[15]:
+                last[key] = row
             if (row[0], row[5]) in spanning:
-                deferred[key] = row[15:18]  # its cause: set when the key is complete
+                deferred[key] = _cause_of(row)  # its cause: set when the key is complete
             latest = groups.setdefault(key, {})
             seen = latest.get(row[5])
             if seen is None or seen[6] < row[6]:
                 latest[row[5]] = row
     if groups:
-        yield _complete(groups, causes, deferred), causes
+        yield _complete(groups, last, deferred)
 
 
 def _complete(
     groups: dict[RollupKey, dict[str, Any]],
-    causes: dict[RollupKey, Cause],
+    last: dict[RollupKey, Any],
     deferred: dict[RollupKey, Cause],
-) -> dict[RollupKey, list[Any]]:
-    """Complete keys, each result in its latest version; deferred keys get their cause."""
+) -> tuple[dict[RollupKey, list[Any]], dict[RollupKey, Cause]]:
+    """Complete keys, each result in its latest version, and their causes; deferred
+    keys get their cause."""
     complete = {}
+    causes = {}
     for key, latest in groups.items():
+        cause = _cause_of(last[key])
         if key in deferred:
-            deferred[key] = causes[key]
+            deferred[key] = cause
         else:
             complete[key] = list(latest.values())
-    return complete
+            causes[key] = cause
+    return complete, causes
+
+
+def _cause_of(row: Any) -> Cause:
+    """The cause a row of `_SCAN` names: its position, canvas_event, recorded_at."""
+    return Cause(row[15], row[16], row[17])
 
 
 def _spanning_causes(db: sqlite_utils.Database, deferred: dict[RollupKey, Cause]) -> None:
@@ -160,10 +166,10 @@ def _spanning_causes(db: sqlite_utils.Database, deferred: dict[RollupKey, Cause]
         "FROM moved_results m JOIN result_versions r USING (root_account, result_id) "
         "ORDER BY r.position"
     ):
-        latest[(root_account, result_id)] = (cause[0], cause[1], cause[2])
+        latest[(root_account, result_id)] = Cause(cause[0], cause[1], cause[2])
     for key, (root_account, result_id) in _spanning_members(db, deferred):
         found = latest.get((root_account, result_id))
-        if found is not None and found[0] > deferred[key][0]:
+        if found is not None and found.position > deferred[key].position:
             deferred[key] = found
 
 
@@ -172,8 +178,8 @@ def _spanning_members(
 ) -> Iterator[tuple[RollupKey, tuple[str, str]]]:
     wanted = set(keys)
     for row in db.execute(
-        "SELECT r.root_account, r.user_uuid, r.outcome_id, r.context_type, r.context_id, "
-        "r.result_id FROM moved_results m JOIN result_versions r USING (root_account, result_id)"
+        f"SELECT {rollup_key_columns('r')}, r.result_id "
+        "FROM moved_results m JOIN result_versions r USING (root_account, result_id)"
     ):
         key = row[:5]
         if key in wanted:
@@ -185,9 +191,9 @@ def _store(
 ) -> None:
     """The rollups, and a feed row for each (they are all new), in the feed's order."""
     rows = [record.as_row() for record in records]
-    upsert_rows(db, "rollups", rows, _ROLLUP_KEY)
+    upsert_rows(db, "rollups", rows, ROLLUP_PRIMARY_KEY)
     feed = [
-        feed_row(record.key, None, row, FeedCause(*causes[record.key]))
+        feed_row(record.key, None, row, causes[record.key])
         for record, row in zip(records, rows, strict=True)
     ]
     insert_rows(db, "rollup_changes", in_feed_order(feed))

@@ -19,7 +19,7 @@ from typing import Any, cast
 import sqlite_utils
 
 from domain.rollup import ScoredResult
-from projections.rollups import VERSION_FIELDS, Moments, RollupKey
+from projections.rollups import ROLLUP_KEY_COLUMNS, Moments, RollupKey
 from projections.settings import Moment
 
 
@@ -54,7 +54,7 @@ def scanned_results(
     cursor = db.conn.cursor()
     as_of = [moment.valid, moment.known]
     spanning = {tuple(found) for found in cursor.execute("SELECT * FROM moved_results")}
-    key_columns = VERSION_FIELDS[: 5 if course is None else 3]  # the course's are known
+    key_columns = ROLLUP_KEY_COLUMNS[: 5 if course is None else 3]  # the course's are known
     columns = _SCAN + "".join(f", r.{column}" for column in key_columns)
     # by key, each version read and its valid_order, one after the other: the version
     # made a result at once, unless deleted or without a score (then as read)

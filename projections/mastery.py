@@ -25,7 +25,15 @@ import sqlite_utils
 from domain.kinds import EntityKind
 from projections.bulk_load import bulk_loading, finish_bulk_load, start_bulk_load
 from projections.feed_rows import Cause, feed_row, in_feed_order
-from projections.rollups import RollupKey, RollupRecord, current_rollups_for_keys
+from projections.rollups import (
+    ROLLUP_KEY_MATCH,
+    ROLLUP_KEY_SQL,
+    ROLLUP_PRIMARY_KEY,
+    RollupKey,
+    RollupRecord,
+    current_rollups_for_keys,
+    rollup_key_columns,
+)
 from projections.rows import VERSION_TABLES, StoredChange, context_account_row
 from projections.schema import (
     INDEXES,
@@ -39,7 +47,6 @@ from projections.settings import NOW, SettingsResolver
 from projections.unprojectable import Rows, Unprojectable, column_kinds, screen
 from projections.unprojectable import record as record_unprojectable
 
-ROLLUP_KEY = ("user_uuid", "outcome_id", "context_id", "context_type", "root_account")
 MAX_PENDING = 500_000
 """Pending rollups recomputed early once this many wait: bounds the staleness."""
 BULK_LOAD_NEW_READ_MODELS = True
@@ -142,11 +149,10 @@ class MasteryProjector:
             finish_bulk_load(db, resolver)
         while True:
             pending = {
-                (row[4], row[0], row[1], row[3], row[2]): Cause(*row[5:])
+                row[:5]: Cause(*row[5:])
                 for row in db.execute(
-                    "SELECT user_uuid, outcome_id, context_id, context_type, root_account, "
-                    "caused_by_position, caused_by_event, recorded_at FROM rollups_pending "
-                    "LIMIT ?",
+                    f"SELECT {ROLLUP_KEY_SQL}, caused_by_position, caused_by_event, recorded_at "
+                    "FROM rollups_pending LIMIT ?",
                     [FINISH_CHUNK],
                 )
             }
@@ -154,16 +160,10 @@ class MasteryProjector:
                 return
             records, gone = current_rollups_for_keys(db, pending, resolver)
             _record_changes(db, records, gone, pending)
-            upsert_rows(db, "rollups", [record.as_row() for record in records], ROLLUP_KEY)
+            upsert_rows(db, "rollups", [record.as_row() for record in records], ROLLUP_PRIMARY_KEY)
+            db.conn.executemany(f"DELETE FROM rollups WHERE {ROLLUP_KEY_MATCH}", sorted(gone))
             db.conn.executemany(
-                "DELETE FROM rollups WHERE root_account = ? AND user_uuid = ? "
-                "AND outcome_id = ? AND context_type = ? AND context_id = ?",
-                sorted(gone),
-            )
-            db.conn.executemany(
-                "DELETE FROM rollups_pending WHERE root_account = ? AND user_uuid = ? "
-                "AND outcome_id = ? AND context_type = ? AND context_id = ?",
-                list(pending),
+                f"DELETE FROM rollups_pending WHERE {ROLLUP_KEY_MATCH}", list(pending)
             )
 
 
@@ -226,8 +226,8 @@ def _tracked_position(db: sqlite_utils.Database) -> int:
 
 def _mark_pending(db: sqlite_utils.Database, causes: dict[RollupKey, StoredChange]) -> None:
     db.conn.executemany(
-        "INSERT INTO rollups_pending (root_account, user_uuid, outcome_id, context_type, "
-        "context_id, caused_by_position, caused_by_event, recorded_at) "
+        f"INSERT INTO rollups_pending ({ROLLUP_KEY_SQL}, "
+        "caused_by_position, caused_by_event, recorded_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO UPDATE SET "
         "caused_by_position = excluded.caused_by_position, "
         "caused_by_event = excluded.caused_by_event, recorded_at = excluded.recorded_at "
@@ -257,10 +257,9 @@ def _record_changes(
     before = {
         tuple(row[:5]): row[5:]
         for row in db.execute(
-            "SELECT r.root_account, r.user_uuid, r.outcome_id, r.context_type, r.context_id, "
+            f"SELECT {rollup_key_columns('r')}, "
             "r.score, r.rating_description, r.count, r.mastery "
-            "FROM temp.wanted_keys k JOIN rollups r "
-            "USING (user_uuid, outcome_id, context_id, context_type, root_account)"
+            f"FROM temp.wanted_keys k JOIN rollups r USING ({ROLLUP_KEY_SQL})"
         )
     }
     feed = []
@@ -334,9 +333,7 @@ def _keys_in_scope(
     """Every rollup a change of an outcome, a course or a root account affects."""
     # The rollups that exist: rollups not computed yet are pending already, and are
     # computed at the end of the catch-up with the settings in force then.
-    select = (
-        "SELECT root_account, user_uuid, outcome_id, context_type, context_id FROM rollups WHERE "
-    )
+    select = f"SELECT {ROLLUP_KEY_SQL} FROM rollups WHERE "
     keys: dict[RollupKey, StoredChange] = {}
 
     def add(rows: Any, cause: StoredChange) -> None:

@@ -19,6 +19,7 @@ import sqlite_utils
 from domain.ids import InvalidId, normalise_id
 from projections.grid_scan import scanned_results
 from projections.rollups import (
+    ROLLUP_KEY_SQL,
     RollupRecord,
     latest_results,
     one_snapshot,
@@ -157,8 +158,7 @@ class MasteryQueries:
 
         where, params = _filters(question)
         for row in self.db.query(
-            f"SELECT * FROM rollups WHERE {where} ORDER BY root_account, user_uuid, "
-            "outcome_id, context_type, context_id",
+            f"SELECT * FROM rollups WHERE {where} ORDER BY {ROLLUP_KEY_SQL}",
             params,
         ):
             rating = None

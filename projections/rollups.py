@@ -33,12 +33,32 @@ from domain.rollup import (
 from projections.rows import time_text
 from projections.settings import NOW, Moment, SettingsResolver
 
+ROLLUP_KEY_COLUMNS = ("root_account", "user_uuid", "outcome_id", "context_type", "context_id")
+"""A rollup's key: these columns, in this order (a `RollupKey`). Every table with a
+rollup's key has them; a row that selects them first (`ROLLUP_KEY_SQL`) is sliced
+into its key, `row[:5]`, and keys sort in this order (the order of every answer)."""
+
+RollupKey = tuple[str, str, str, str, str]
+"""The values of `ROLLUP_KEY_COLUMNS`: (root_account, user_uuid, outcome_id,
+context_type, context_id)."""
+
+ROLLUP_KEY_SQL = ", ".join(ROLLUP_KEY_COLUMNS)
+ROLLUP_KEY_MATCH = " AND ".join(f"{column} = ?" for column in ROLLUP_KEY_COLUMNS)
+"""A WHERE clause that one `RollupKey`'s values fill."""
+
+ROLLUP_PRIMARY_KEY = ("user_uuid", "outcome_id", "context_id", "context_type", "root_account")
+"""The same columns as the primary keys of `rollups` and `rollups_pending` order them:
+what questions name first (student, outcome, course), so that the key's own index
+answers them."""
+
+
+def rollup_key_columns(table: str) -> str:
+    """`ROLLUP_KEY_SQL` of a table named in a join, e.g. `r.root_account, r.user_uuid, ...`."""
+    return ", ".join(f"{table}.{column}" for column in ROLLUP_KEY_COLUMNS)
+
+
 VERSION_FIELDS = (
-    "root_account",
-    "user_uuid",
-    "outcome_id",
-    "context_type",
-    "context_id",
+    *ROLLUP_KEY_COLUMNS,
     "result_id",
     "valid_order",
     "workflow_state",
@@ -61,11 +81,6 @@ Scanned = tuple[Any, ...]
 """A result version laid out as `projections.grid_scan` reads it: result_id, score,
 percent, possible, is a classic quiz, asset type and id, assessed_at, valid_order,
 deleted (`_as_scanned` lays out a `Row` so)."""
-
-RollupKey = tuple[str, str, str, str, str]
-"""(root_account, user_uuid, outcome_id, context_type, context_id)"""
-
-KEY_COLUMNS = ("root_account", "user_uuid", "outcome_id", "context_type", "context_id")
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,10 +263,7 @@ def current_rollups_for_keys(
     method or account changed since.
     """
     wanted = sorted(set(keys))
-    db.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS wanted_keys (root_account, user_uuid, outcome_id, "
-        "context_type, context_id)"
-    )
+    db.execute(f"CREATE TEMP TABLE IF NOT EXISTS wanted_keys ({ROLLUP_KEY_SQL})")
     db.execute("DELETE FROM temp.wanted_keys")
     db.conn.executemany("INSERT INTO temp.wanted_keys VALUES (?, ?, ?, ?, ?)", wanted)
     latest: dict[tuple[str, str], Any] = {}

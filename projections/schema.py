@@ -18,6 +18,8 @@ from typing import Any
 
 import sqlite_utils
 
+from projections.rollups import ROLLUP_PRIMARY_KEY
+
 READ_MODEL_FORMAT = 13
 
 _VERSION_COLUMNS: dict[str, Any] = {
@@ -120,7 +122,7 @@ TABLES: Tables = {
             "calculation_int": int,
             "latest_assessed_at": str,
         },
-        ["user_uuid", "outcome_id", "context_id", "context_type", "root_account"],
+        list(ROLLUP_PRIMARY_KEY),
     ),
     "moved_results": (
         {"root_account": str, "result_id": str},
@@ -137,7 +139,7 @@ TABLES: Tables = {
             "caused_by_event": str,
             "recorded_at": str,
         },
-        ["user_uuid", "outcome_id", "context_id", "context_type", "root_account"],
+        list(ROLLUP_PRIMARY_KEY),
     ),
     "rollup_changes": (
         {
