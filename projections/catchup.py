@@ -28,6 +28,7 @@ from projections.schema import (
     READ_MODEL_FORMAT,
     create_bookkeeping,
     create_tables,
+    other_format_problem,
     read_model_format,
 )
 from projections.unprojectable import TABLES as UNPROJECTABLE_TABLES
@@ -78,10 +79,7 @@ def open_read_models(path: Path) -> sqlite_utils.Database:
         db.execute("PRAGMA temp_store=FILE")
         found = read_model_format(db)
         if found is not None and found != READ_MODEL_FORMAT:
-            raise ReadModelError(
-                f"{path} is in read-model format {found}, this program writes "
-                f"{READ_MODEL_FORMAT}: run `mastery rebuild`"
-            )
+            raise ReadModelError(other_format_problem(path, found))
         if found is None:
             _create_schema(db)
     except sqlite3.OperationalError:

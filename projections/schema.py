@@ -208,6 +208,15 @@ def create_bookkeeping(db: sqlite_utils.Database) -> None:
     )
 
 
+def other_format_problem(path: object, found: int) -> str:
+    """What to say of read models in a format other than `READ_MODEL_FORMAT`: every
+    table derives from the log, so the way out is always a rebuild."""
+    return (
+        f"{path} is in read-model format {found}, this program writes "
+        f"{READ_MODEL_FORMAT}: run `mastery rebuild`"
+    )
+
+
 def read_model_format(db: sqlite_utils.Database) -> int | None:
     if "meta" not in db.table_names():
         return None

@@ -19,7 +19,7 @@ from projections.catchup import (
     open_read_models,
     position_of,
 )
-from projections.schema import READ_MODEL_FORMAT, read_model_format
+from projections.schema import READ_MODEL_FORMAT, other_format_problem, read_model_format
 from replay.ingest.sources import DumpReader
 from replay.jobs.background import BackgroundProjection
 from replay.jobs.collector import batch_collection
@@ -176,10 +176,7 @@ def open_feed(path: Path) -> sqlite_utils.Database:
         )
     if found != READ_MODEL_FORMAT:
         db.close()
-        raise ReadModelError(
-            f"{path} is in read-model format {found}, this program reads "
-            f"{READ_MODEL_FORMAT}: run `mastery rebuild`"
-        )
+        raise ReadModelError(other_format_problem(path, found))
     return db
 
 

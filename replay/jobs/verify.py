@@ -19,7 +19,7 @@ from typing import Any
 from uuid import UUID
 
 from projections.catchup import TRACKING_NAME
-from projections.schema import READ_MODEL_FORMAT
+from projections.schema import READ_MODEL_FORMAT, other_format_problem
 from projections.unprojectable import TABLE, unprojectable_events
 from replay.store.location import Store
 from replay.store.log import MasteryLog
@@ -162,10 +162,7 @@ def _verify_read_models(path: Path, report: VerifyReport) -> None:
         return
     if found_format is not None and found_format != READ_MODEL_FORMAT:
         report.read_models = "other-format"
-        report.problem(
-            f"{path} is in read-model format {found_format}, this program writes "
-            f"{READ_MODEL_FORMAT}: run `mastery rebuild`"
-        )
+        report.problem(other_format_problem(path, found_format))
         return
     report.read_model_position = position
     if position > report.last_position:

@@ -9,6 +9,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from projections.catchup import ReadModelError, open_read_models
+from projections.schema import other_format_problem
+from replay.jobs.pipeline import open_feed
 from tests.replay.helpers import replay_json, run
 
 SAMPLE = Path(__file__).parents[2] / "data" / "sample.jsonl"
@@ -108,6 +111,27 @@ def test_read_models_behind_the_log_are_only_a_note(sample_store: Path, tmp_path
     assert code == 0
     assert report["read_models"] == "behind"
     assert "behind" in str(report["notes"])
+
+
+def test_read_models_in_another_format_say_the_same_everywhere(
+    sample_store: Path, tmp_path: Path
+) -> None:
+    store = copy_of(sample_store, tmp_path / "other-format")
+    path = store / "read-models.sqlite"
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE meta SET value = '1' WHERE key = 'format'")
+    expected = other_format_problem(path, 1)
+    assert expected.endswith("run `mastery rebuild`")
+    code, report = verify_json(store)
+    assert code == 1
+    assert report["read_models"] == "other-format"
+    assert report["problems"] == [expected]
+    for opening in (open_read_models, open_feed):  # to project, and to read only
+        with pytest.raises(ReadModelError) as raised:
+            opening(path)
+        assert str(raised.value) == expected
+    assert run("rebuild", "--store", str(store)).exit_code == 0
+    assert verify_json(store)[0] == 0
 
 
 def test_a_corrupt_read_model_file_is_reported_and_rebuilt(
