@@ -10,10 +10,11 @@ means as `sum / count`, and `Float#round(2)` as float.c implements it. Pure: no 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from operator import itemgetter
+from typing import Any, Final
 
 from domain.ids import id_sort_key
 from domain.methods import score_by_formula
@@ -96,9 +97,9 @@ def _rollup(
 ) -> Rollup:
     """`Rollup(...)`, each slot set by its own setter rather than `object.__setattr__`.
 
-    The frozen dataclass's `__init__` goes through `object.__setattr__` seven times: a
-    fifth of `rollup_of`'s time in a course grid, which builds one per key. The object
-    is the same (every slot set, nothing else).
+    A frozen dataclass's `__init__` sets each field through `object.__setattr__`, the
+    slowest way there is, and a course grid builds a rollup per key: this is the same
+    object (every slot set, nothing else) for half the cost.
     """
     rollup = _NEW_ROLLUP(Rollup)
     _SET_SCORE(rollup, score)
@@ -114,10 +115,27 @@ def _rollup(
 ScoredResult = tuple[
     str, float, float | None, float | None, bool, str | None, str | None, datetime | None, int
 ]
-"""A result that counts (not deleted, with a score), as the rules read it:
-`(result_id, score, percent, possible, is_classic_quiz, associated_asset_type,
-associated_asset_id, submitted_at or assessed_at, moment_seconds of that)`. A plain
-tuple: a course's rollups are computed from hundreds of thousands (see `scored_result`)."""
+"""A result that counts (not deleted, with a score), as the rules read it: a plain tuple
+whose fields are named by the constants below, `result[SCORE]`.
+
+Not a NamedTuple nor a dataclass: a course grid makes one for each of hundreds of
+thousands of results and reads each several times, and those cost several times what
+a plain tuple does to make and to read (the README's Performance section has the
+figures). Index constants cost nothing."""
+
+RESULT_ID: Final = 0
+SCORE: Final = 1
+PERCENT: Final = 2
+POSSIBLE: Final = 3
+IS_CLASSIC_QUIZ: Final = 4
+"""Its artifact is a `Quizzes::QuizSubmission`: it may take its quiz's mean."""
+ASSET_TYPE: Final = 5
+"""`associated_asset_type`: with `ASSET_ID`, the quiz of a classic-quiz result."""
+ASSET_ID: Final = 6
+SUBMITTED_AT: Final = 7
+"""`submitted_at || assessed_at`: what Canvas orders results by."""
+RESULT_TIME: Final = 8
+"""Canvas's `result_time`: `SUBMITTED_AT` in whole seconds, as Canvas compares times."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -196,32 +214,28 @@ def moment_seconds(moment: datetime | None) -> int:
     return (moment - _EPOCH) // _SECOND
 
 
-def db_order_key(result: ResultValue) -> tuple[int, int, str]:
-    """Canvas's database order within one student and outcome: result id ascending.
-
-    `ResultAnalytics#order_results_for_rollup` ends with `learning_outcome_results.id
-    ASC`, and Ruby's `sort_by` (glibc `qsort_r`, a merge sort) keeps that order for
-    equal times. Numeric ids compare as integers ("9" before "10").
-    """
-    return id_sort_key(result.result_id)
-
-
-def result_value(result: ResultValue, settings: RollupSettings) -> float | None:
-    """`RollupScoreAggregatorHelper#result_score`: the value a result feeds a method.
+def result_values(results: Iterable[tuple[Any, ...]], scale: float | None) -> list[float | None]:
+    """`RollupScoreAggregatorHelper#result_score`: the value each result feeds a method.
 
     `return result.score unless result.try(:percent)`: in Ruby 0.0 is true, so only a
     null percent falls back to the raw score. Otherwise `percent * points_possible`, or
-    `percent * mastery_points` when points possible is not > 0. A missing points possible
-    counts as 0 (Canvas would raise on `nil > 0`; a rubric criterion always has one), and
-    with no mastery points either there is no value.
+    `percent * mastery_points` when points possible is not > 0 (`scale`, see
+    `_scale_points`). A missing points possible counts as 0 (Canvas would raise on
+    `nil > 0`; a rubric criterion always has one), and with no mastery points either
+    there is no value. `results` are laid out as `ScoredResult`s (only `SCORE` and
+    `PERCENT` are read), a list of them at once: a course grid asks for every result's.
     """
-    return _plain_value(result.score, result.percent, _scale_points(settings))
+    if scale is None:
+        return [r[SCORE] if r[PERCENT] is None else None for r in results]
+    return [r[SCORE] if r[PERCENT] is None else r[PERCENT] * scale for r in results]
 
 
-def _plain_value(score: float | None, percent: float | None, scale: float | None) -> float | None:
-    if percent is None:
-        return score
-    return None if scale is None else percent * scale
+def result_value(result: ResultValue, settings: RollupSettings) -> float | None:
+    """The value one result feeds a method (`result_values`)."""
+    (value,) = result_values(
+        [(result.result_id, result.score, result.percent)], _scale_points(settings)
+    )
+    return value
 
 
 def _scale_points(settings: RollupSettings) -> float | None:
@@ -246,13 +260,13 @@ def _quiz_value(
     """
     total = 0.0
     weighted = 0.0
-    quiz = (result[5], result[6])
+    quiz = (result[ASSET_TYPE], result[ASSET_ID])
     for other in kept:
-        possible = other[3]
-        if (other[5], other[6]) != quiz or possible is None:
+        possible = other[POSSIBLE]
+        if (other[ASSET_TYPE], other[ASSET_ID]) != quiz or possible is None:
             continue
         total += possible
-        percent = other[2]
+        percent = other[PERCENT]
         if percent is None:
             return None
         weighted += possible * percent
@@ -287,7 +301,7 @@ def rollup_of(kept: Sequence[ScoredResult], rules: RollupRules) -> Rollup:
             return _rollup(None, 0, None, None, method, calculation_int, None)
         ordered = kept
         latest = kept[0]
-        quizzes = alone = latest[4]
+        quizzes = alone = latest[IS_CLASSIC_QUIZ]
     else:
         quizzes = any(map(_IS_QUIZ, kept))
         alone = (
@@ -304,22 +318,12 @@ def rollup_of(kept: Sequence[ScoredResult], rules: RollupRules) -> Rollup:
             kept = sorted(kept, key=_db_order)
             ordered = sorted(kept, key=_SECONDS) if rules.time_ordered else kept
             latest = max(kept, key=_SECONDS)  # max_by: the first of equal times
-    scale = rules.scale_points  # each result's value: `result_value`, inline
-    if scale is None:
-        values = [r[1] if r[2] is None else None for r in ordered]
-    else:
-        values = [r[1] if r[2] is None else r[2] * scale for r in ordered]
+    scale = rules.scale_points
+    values = result_values(ordered, scale)
     if quizzes and rules.quiz_aggregated:  # a classic quiz's result takes its quiz's mean
         for i, result in enumerate(ordered):
-            if result[4]:
-                if alone:  # `_quiz_value`'s sums, of one
-                    possible, percent = result[3], result[2]
-                    if possible is None or percent is None or scale is None or possible == 0:
-                        values[i] = None
-                    else:
-                        values[i] = ((0.0 + possible * percent) / (0.0 + possible)) * scale
-                else:
-                    values[i] = _quiz_value(result, kept, scale)
+            if result[IS_CLASSIC_QUIZ]:  # when alone, the only result of its quiz here
+                values[i] = _quiz_value(result, (result,) if alone else kept, scale)
     # n_mastery also counts the results; a zero could be -0.0, which a dict takes for 0.0
     memo = (*values, count) if 0.0 not in values else None
     known = rules.known_scores.get(memo) if memo is not None else None
@@ -334,13 +338,19 @@ def rollup_of(kept: Sequence[ScoredResult], rules: RollupRules) -> Rollup:
         if memo is not None:
             rules.known_scores[memo] = known
     score, mastery, rating = known
-    return _rollup(score, count, mastery, rating, method, calculation_int, latest[7])
+    return _rollup(score, count, mastery, rating, method, calculation_int, latest[SUBMITTED_AT])
 
 
 def _db_order(result: ScoredResult) -> tuple[int, int, str]:
-    return id_sort_key(result[0])  # as db_order_key, for the tuples of a course grid
+    """Canvas's database order within one student and outcome: result id ascending.
+
+    `ResultAnalytics#order_results_for_rollup` ends with `learning_outcome_results.id
+    ASC`, and Ruby's `sort_by` (glibc `qsort_r`, a merge sort) keeps that order for
+    equal times. Numeric ids compare as integers ("9" before "10").
+    """
+    return id_sort_key(result[RESULT_ID])
 
 
-_SECONDS = itemgetter(8)
-_IS_QUIZ = itemgetter(4)
-_ASSET = itemgetter(5, 6)
+_SECONDS = itemgetter(RESULT_TIME)
+_IS_QUIZ = itemgetter(IS_CLASSIC_QUIZ)
+_ASSET = itemgetter(ASSET_TYPE, ASSET_ID)

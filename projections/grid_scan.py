@@ -18,8 +18,15 @@ from typing import Any, cast
 
 import sqlite_utils
 
-from domain.rollup import ScoredResult
-from projections.rollups import ROLLUP_KEY_COLUMNS, Moments, RollupKey
+from domain.rollup import RESULT_ID, RESULT_TIME, SCORE, ScoredResult
+from projections.rollups import (
+    DELETED,
+    ROLLUP_KEY_COLUMNS,
+    VALID_ORDER,
+    Moments,
+    RollupKey,
+    scored_version,
+)
 from projections.settings import Moment
 
 
@@ -42,7 +49,7 @@ def scanned_results(
     `course`: the filter's course, when it has one (its columns are then not read).
     Run it inside `one_snapshot`: it reads several times.
 
-    A grid reads hundreds of thousands of versions, and most of its time went to the
+    A grid reads hundreds of thousands of versions, and what costs most is the
     processor's caches missing them. So a version is made a result as it is read (its
     row then dropped), unless it is deleted or has no score; the few keys with such a
     version, or with a result read in several versions, are worked out again at the end
@@ -84,9 +91,9 @@ def scanned_results(
             found = groups[key]
             if deleted or score is None:
                 unsettled.add(key)
-                row = (result_id, score, percent, possible, is_quiz, asset_type, asset_id)
-                found.append((*row, assessed_at, valid_order, deleted, *key))
-            else:
+                scanned = (result_id, score, percent, possible, is_quiz, asset_type, asset_id)
+                found.append((*scanned, assessed_at, valid_order, deleted))  # a `Scanned`
+            else:  # a `ScoredResult`, as `scored_version` makes it
                 found.append(
                     (result_id, score, percent, possible, is_quiz, asset_type, asset_id)
                     + moments[assessed_at]
@@ -111,9 +118,10 @@ def scanned_results(
             "AND r.recorded_at <= ? ORDER BY r.valid_order DESC LIMIT 1",
             [*params, root_account, result_id, *as_of],
         ).fetchone()
-        if latest[-1]:
-            groups[latest[10:-1]] += (latest[:-1], latest[8])
-            unsettled.add(latest[10:-1])
+        if latest[-1]:  # its `_SCAN` columns, its key's, and whether it matches
+            version, key = latest[:_SCANNED_WIDTH], latest[_SCANNED_WIDTH:-1]
+            groups[key] += (version, version[VALID_ORDER])
+            unsettled.add(key)
     outcomes: defaultdict[str, list[tuple[str, ...]]] = defaultdict(list)
     for key in groups:
         if key[1] is None or key[2] is None or (course is None and key[4] is None):
@@ -146,9 +154,9 @@ _SCAN = (
     "r.artifact_type IS 'Quizzes::QuizSubmission', r.associated_asset_type, "
     "r.associated_asset_id, r.assessed_at, r.valid_order, r.workflow_state IS 'deleted'"
 )
-"""What `scanned_results` reads of a version before its key: the fields of
-`ROLLUP_COLUMNS`, the two tests the rules make of them done by SQLite (fewer objects),
-the first seven as a `ScoredResult` starts."""
+"""What `scanned_results` reads of a version before its key, laid out as a `Scanned`:
+the fields of `ROLLUP_COLUMNS`, the two tests the rules make of them done by SQLite
+(fewer objects)."""
 
 _EACH_ROW = "scanned_results_row"
 
@@ -192,28 +200,30 @@ def _latest_versions(read: list[Any], moments: Moments) -> list[ScoredResult] | 
     every result deleted).
 
     `read`: the key's versions in the order read, each followed by its valid_order, and
-    each a `ScoredResult` already or (deleted, without a score) laid out as `_SCAN`
-    reads it. A result keeps the place of its first version read, its latest's value.
+    each a `ScoredResult` already or (deleted, without a score) a `Scanned`. A result
+    keeps the place of its first version read, its latest's value.
     """
     latest: dict[str, tuple[str, Any]] = {}
     for version, order in zip(read[::2], read[1::2], strict=True):
-        seen = latest.get(version[0])
+        seen = latest.get(version[RESULT_ID])
         if seen is None or seen[0] < order:
-            latest[version[0]] = (order, version)
+            latest[version[RESULT_ID]] = (order, version)
     kept: list[ScoredResult] = []
     present = False
     for _, version in latest.values():
         if len(version) == _SCORED_WIDTH:
             kept.append(version)
             present = True
-        elif not version[9]:  # not deleted
+        elif not version[DELETED]:
             present = True
-            if version[1] is not None:
-                kept.append(version[:7] + moments[version[7]])
+            if version[SCORE] is not None:
+                kept.append(scored_version(version, moments))
     return kept if present else None
 
 
-_SCORED_WIDTH = 9
-"""A `ScoredResult`'s length: shorter than any row `scanned_results` reads."""
+_SCORED_WIDTH = RESULT_TIME + 1
+"""A `ScoredResult`'s length: one less than a `Scanned`'s."""
+_SCANNED_WIDTH = DELETED + 1
 
-_RESULT_ID = itemgetter(0)
+
+_RESULT_ID = itemgetter(RESULT_ID)

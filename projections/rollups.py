@@ -17,12 +17,13 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 import sqlite_utils
 
 from domain.rollup import (
     QUIZ_SUBMISSION,
+    SCORE,
     Rollup,
     RollupRules,
     ScoredResult,
@@ -77,10 +78,17 @@ rows are read by position (`Row`), the rollup key first."""
 Row = Sequence[Any]
 """A result version as ROLLUP_COLUMNS selects it: a tuple or an `sqlite3.Row`."""
 
+
 Scanned = tuple[Any, ...]
-"""A result version laid out as `projections.grid_scan` reads it: result_id, score,
-percent, possible, is a classic quiz, asset type and id, assessed_at, valid_order,
-deleted (`_as_scanned` lays out a `Row` so)."""
+"""A result version as the rules first read it, before it is known to count: a
+`ScoredResult`'s first seven fields (`RESULT_ID` to `ASSET_ID`: see domain/rollup.py),
+then `ASSESSED_AT` (text), `VALID_ORDER` and `DELETED`. `projections.grid_scan` reads
+versions so from SQLite; `_as_scanned` lays out a `Row` so. A plain tuple, as a
+`ScoredResult` is, for the same reason."""
+
+ASSESSED_AT: Final = 7
+VALID_ORDER: Final = 8
+DELETED: Final = 9
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,12 +155,18 @@ def _scored(rows: Sequence[Scanned], times: Moments) -> list[ScoredResult] | Non
     kept: list[ScoredResult] = []
     present = False
     for row in rows:
-        if row[9]:  # deleted
+        if row[DELETED]:
             continue
         present = True
-        if row[1] is not None:
-            kept.append(row[:7] + times[row[7]])
+        if row[SCORE] is not None:
+            kept.append(scored_version(row, times))
     return kept if present else None
+
+
+def scored_version(version: Scanned, times: Moments) -> ScoredResult:
+    """A version that counts (not deleted, with a score), as the rules read it: its
+    first seven fields, then its assessed_at as `Moments` gives it."""
+    return version[:ASSESSED_AT] + times[version[ASSESSED_AT]]
 
 
 def moment_of(text: str | None) -> tuple[datetime | None, int]:
