@@ -96,8 +96,8 @@ class CanvasEntity(Aggregate):
             """The library's `Created.mutate`, without inspecting signatures per event.
 
             The library matches the event's fields against `__init__`'s parameters
-            each time; ours take none (the state comes from `apply`), and that
-            matching was half the cost of recording a new entity.
+            each time; ours take none (the state comes from `apply`), so the matching,
+            a large share of recording a new entity, is left out.
             """
             assert aggregate is None
             entity_class = resolve_topic(self.originator_topic)

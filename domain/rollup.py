@@ -98,8 +98,8 @@ def _rollup(
     """`Rollup(...)`, each slot set by its own setter rather than `object.__setattr__`.
 
     A frozen dataclass's `__init__` sets each field through `object.__setattr__`, the
-    slowest way there is, and a course grid builds a rollup per key: this is the same
-    object (every slot set, nothing else) for half the cost.
+    slowest way there is, and a course grid builds a rollup per key: this makes the
+    same object (every slot set, nothing else) without it.
     """
     rollup = _NEW_ROLLUP(Rollup)
     _SET_SCORE(rollup, score)

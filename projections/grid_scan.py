@@ -173,7 +173,7 @@ def _each_row(
 
     SQLite hands the rows to `read` as a function it calls, rather than to a cursor: for
     each column it reads, a cursor lets go of the GIL and takes it back (Python 3.11),
-    which made most of a course grid's time; a function is given a row at once. What
+    which would be most of a course grid's time; a function is given a row at once. What
     `read` raises it puts in `failed` (SQLite only says that the function raised).
     """
     conn = db.conn

@@ -3,10 +3,9 @@
 Linux keeps a process's memory high-water mark across `exec`: a command forked from a
 process that holds 300 MB reports at least 300 MB as its own peak (`wait4`'s
 `ru_maxrss`), whatever it used itself. The benchmark holds the memory of its floor and
-of DuckDB, so until 2026-11-27 every peak it printed for a replay or a rebuild was at
-least its own size (at 1M: 285 MB for both in one run, 296 MB in another; a replay's
-largest process peaks at ~200 MB). So the benchmark runs its commands through this
-launcher, a freshly started small process: a command forked from it inherits its
+of DuckDB, more than a replay's largest process uses, so a command forked from it would
+report the benchmark's size, not its own. So the benchmark runs its commands through
+this launcher, a freshly started small process: a command forked from it inherits its
 small high-water mark, not the benchmark's.
 
 The peak reported is that of the command's largest process (`wait4` gives the maximum

@@ -19,6 +19,8 @@ from domain.rejections import Rejection
 Decoded = tuple[dict[str, Any] | None, Rejection | None, str | None]
 """(the event or None, why not, the wrapper found: "sqs", "jwt", "sqs+jwt" or None)"""
 
+# The header of a JWT is base64url of a JSON object, so it always starts with "e"
+# (from "{"); requiring that keeps dotted junk such as "1.2.3" reported as not-json.
 _JWT = re.compile(rb"e[A-Za-z0-9_-]*=*\.[A-Za-z0-9_-]+=*\.[A-Za-z0-9_-]*=*")
 
 

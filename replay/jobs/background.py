@@ -1,11 +1,12 @@
 """Projecting while appending: the read models follow the log in a second process.
 
-A large replay used to append everything, then project everything. The catch-up
-loop needs nothing from the appender but the committed log (it reads notifications
-and tracks its own position), so it can run beside it and the two overlap instead
-of adding up. The appender stays the only writer of the log and the follower the
-only writer of the read models, so exactly-once holds as before; when the replay
-ends, the follower catches up one last time and the replay checks it is level.
+Appending and projecting take comparable time, and one after the other they would
+add up. The catch-up loop needs nothing from the appender but the committed log (it
+reads notifications and tracks its own position), so it runs beside it and the two
+overlap. The appender stays the only writer of the log and the follower the only
+writer of the read models, so exactly-once holds as it does for one process; when
+the replay ends, the follower catches up one last time and the replay checks it is
+level.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ POLL_SECONDS = 0.2
 FINISH_EVERY_SECONDS = 60.0
 """Rollups are recomputed when the replay ends, and in between at most this often:
 a student's results are spread over the whole dump, so recomputing whenever the
-follower is level redid each rollup once per result (3x the work at 200k events).
-A question asked meanwhile finishes the pending rollups itself."""
+follower is level would redo each rollup once per result. A question asked meanwhile
+finishes the pending rollups itself."""
 
 
 class BackgroundProjection:

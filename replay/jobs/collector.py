@@ -4,9 +4,9 @@ Those loops make millions of short-lived dicts and tuples, which reference count
 frees as soon as their batch is done; none of them is part of a reference cycle. With
 Python's default thresholds the cyclic collector still scans the young ones every 700
 allocations and, every few thousand, every object alive: the aggregate cache, the
-settings caches, the program itself. That was a fifth of a replay's time at 1M events
-(measured: 125.7 s -> 100.6 s of wall time, 158 s -> 128 s of CPU) and an eighth of a
-rebuild's. Inside `batch_collection()` it runs about a hundred times less often, and
+settings caches, the program itself: a large share of a replay's or a rebuild's time,
+for nothing (the README's Performance section has the figures). Inside
+`batch_collection()` it runs about a hundred times less often, and
 what existed before the loop is frozen out of its scans. Cycles, should any appear,
 are still collected, only later (among objects frozen at the start: after the loop).
 Meant for the main thread of a command-line process; it does not guard against two

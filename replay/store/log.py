@@ -36,7 +36,7 @@ _PG_IDS_PER_QUERY = 5_000
 
 
 class OrjsonTranscoder(Transcoder):
-    """JSON for our own domain events, about 5x faster than the default transcoder.
+    """JSON for our own domain events, much cheaper than the default transcoder.
 
     Our events hold only JSON values plus two datetimes, so no type registry is
     needed: the two datetime fields are turned back into datetimes on the way out.

@@ -53,7 +53,7 @@ class MasteryPostgresRecorder(PostgresApplicationRecorder):
     Here: the same table, the same EXCLUSIVE lock (commit order = notification order,
     so followers never pass over a gap that fills later), the same NOTIFY, the same
     INSERT ... SELECT FROM unnest ... RETURNING notification_id, in one ordinary
-    transaction, with the rows as four plain arrays. 2.5x faster, any batch size.
+    transaction, with the rows as four plain arrays: much faster, at any batch size.
     """
 
     def __init__(
