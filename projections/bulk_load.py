@@ -21,7 +21,6 @@ import sqlite_utils
 from projections.feed_rows import Cause, feed_row, in_feed_order
 from projections.rollups import (
     ROLLUP_COLUMNS,
-    ROLLUP_PRIMARY_KEY,
     RollupKey,
     RollupRecord,
     current_rollups_for_keys,
@@ -29,7 +28,12 @@ from projections.rollups import (
     rollup_records,
     score_rows,
 )
-from projections.schema import RESULT_VERSION_INDEXES, insert_rows, upsert_rows
+from projections.schema import (
+    RESULT_VERSION_INDEXES,
+    ROLLUP_PRIMARY_KEY,
+    insert_rows,
+    upsert_rows,
+)
 from projections.settings import SettingsResolver
 
 BULK_LOAD_MARK = "bulk_load"

@@ -28,7 +28,6 @@ from projections.feed_rows import Cause, feed_row, in_feed_order
 from projections.rollups import (
     ROLLUP_KEY_MATCH,
     ROLLUP_KEY_SQL,
-    ROLLUP_PRIMARY_KEY,
     RollupKey,
     RollupRecord,
     current_rollups_for_keys,
@@ -38,6 +37,7 @@ from projections.rows import VERSION_TABLES, StoredChange, context_account_row
 from projections.schema import (
     INDEXES,
     RESULT_VERSION_INDEXES,
+    ROLLUP_PRIMARY_KEY,
     TABLES,
     create_tables,
     insert_rows,

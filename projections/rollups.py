@@ -47,11 +47,6 @@ ROLLUP_KEY_SQL = ", ".join(ROLLUP_KEY_COLUMNS)
 ROLLUP_KEY_MATCH = " AND ".join(f"{column} = ?" for column in ROLLUP_KEY_COLUMNS)
 """A WHERE clause that one `RollupKey`'s values fill."""
 
-ROLLUP_PRIMARY_KEY = ("user_uuid", "outcome_id", "context_id", "context_type", "root_account")
-"""The same columns as the primary keys of `rollups` and `rollups_pending` order them:
-what questions name first (student, outcome, course), so that the key's own index
-answers them."""
-
 
 def rollup_key_columns(table: str) -> str:
     """`ROLLUP_KEY_SQL` of a table named in a join, e.g. `r.root_account, r.user_uuid, ...`."""

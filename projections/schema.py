@@ -18,8 +18,6 @@ from typing import Any
 
 import sqlite_utils
 
-from projections.rollups import ROLLUP_PRIMARY_KEY
-
 READ_MODEL_FORMAT = 13
 
 _VERSION_COLUMNS: dict[str, Any] = {
@@ -35,6 +33,11 @@ _VERSION_COLUMNS: dict[str, Any] = {
 Tables = dict[str, tuple[dict[str, Any], list[str]]]
 """Table name -> (columns and their types, primary key columns)."""
 Indexes = list[tuple[str, list[str]]]
+
+ROLLUP_PRIMARY_KEY = ("user_uuid", "outcome_id", "context_id", "context_type", "root_account")
+"""A rollup key's columns (`projections.rollups.ROLLUP_KEY_COLUMNS`) as the primary keys
+of `rollups` and `rollups_pending` order them: what questions name first (student,
+outcome, course), so that the key's own index answers them."""
 
 TABLES: Tables = {
     "result_versions": (
