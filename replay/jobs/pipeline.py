@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
@@ -16,12 +15,14 @@ from replay.cli.progress import progress_bar
 from replay.ingest.sources import DumpReader
 from replay.jobs.background import BackgroundProjection
 from replay.jobs.collector import batch_collection
+from replay.store import log_sql
 from replay.store.location import Store
 from replay.store.quarantine import Quarantine
 
 if TYPE_CHECKING:  # validation and the aggregates load only when a replay runs
     from replay.ingest.ingestor import ReplaySummary
     from replay.ingest.parsing import ParsedBatch
+    from replay.store.log import MasteryLog
 
 
 @dataclass(frozen=True)
@@ -103,11 +104,11 @@ def _append(
     return summary
 
 
-def _project(store: Store, log: Any) -> int:
+def _project(store: Store, log: MasteryLog) -> int:
     db = open_read_models(store.read_models_path)
     try:
         start = position_of(db)
-        last = log.recorder.max_notification_id() or 0
+        last = log.head()
         with progress_bar(max(last - start, 0), unit="events", label="projecting") as update:
             return catch_up(log, db, on_batch=lambda position: update(position - start))
     finally:
@@ -122,28 +123,19 @@ def open_read_side(store: Store) -> sqlite_utils.Database:
     """
     db = open_read_models(store.read_models_path)
     pending = has_pending_work(db)  # left by a follower during a large replay
-    if store.postgres is None and not pending and position_of(db) >= _sqlite_log_head(store):
+    if (
+        store.postgres is None
+        and not pending
+        and position_of(db) >= log_sql.sqlite_file_head(store.log_path)
+    ):
         return db
     log = store.open_log()
     try:
-        if pending or position_of(db) < (log.recorder.max_notification_id() or 0):
+        if pending or position_of(db) < log.head():
             catch_up(log, db)
         return db
     finally:
         log.close()
-
-
-def _sqlite_log_head(store: Store) -> int:
-    if not store.log_path.exists():
-        return 0
-    connection = sqlite3.connect(f"file:{store.log_path}?mode=ro", uri=True)
-    try:
-        row = connection.execute("SELECT MAX(rowid) FROM stored_events").fetchone()
-    except sqlite3.OperationalError:  # no table yet: an empty log
-        return 0
-    finally:
-        connection.close()
-    return int(row[0] or 0)
 
 
 def rebuild_read_models(store: Store) -> dict[str, Any]:
