@@ -14,13 +14,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
-import orjson
 import sqlite_utils
 
 from projections.bulk_load import bulk_loading
 from projections.hierarchy import HierarchyProjector
+from projections.log_port import LogReader, LogRow
 from projections.log_summary import LogSummaryProjector
 from projections.mastery import MasteryProjector
 from projections.rows import StoredChange, kind_of_topic
@@ -34,9 +34,6 @@ from projections.schema import (
 from projections.unprojectable import TABLES as UNPROJECTABLE_TABLES
 from projections.unprojectable import Unprojectable, unprojectable
 from projections.unprojectable import record as record_unprojectable
-
-if TYPE_CHECKING:  # the log is only handed in: a query need not import eventsourcing
-    from replay.store.log import MasteryLog
 
 
 class Projector(Protocol):
@@ -123,7 +120,7 @@ def position_of(db: sqlite_utils.Database) -> int:
 
 
 def catch_up(
-    log: MasteryLog,
+    log: LogReader,
     db: sqlite_utils.Database,
     *,
     batch_size: int = DEFAULT_BATCH,
@@ -143,9 +140,9 @@ def catch_up(
         conn.execute("BEGIN IMMEDIATE")  # re-read the position under the write lock
         try:
             position = position_of(db)
-            notifications = _read_log(log, position + 1, batch_size)
+            notifications = log.rows_after(position, batch_size)
             if notifications:
-                changes, undecodable = _stored_changes(notifications, _state_reader(log))
+                changes, undecodable = _stored_changes(notifications, log.decode)
                 record_unprojectable(db, undecodable)
                 for projector in PROJECTORS:
                     projector.apply(db, changes)
@@ -168,46 +165,6 @@ def catch_up(
         applied += len(notifications)
         if on_batch is not None:
             on_batch(notifications[-1][0])
-
-
-LogRow = tuple[int, str, bytes]
-"""A notification as the projections need it: position, topic, stored state."""
-
-
-def _read_log(log: MasteryLog, start: int, limit: int) -> Sequence[LogRow]:
-    """The next notifications, from `start`.
-
-    On SQLite, read as plain rows: the library's `select_notifications` makes a UUID
-    and a Notification of each, a tenth of a rebuild's time, for an id we never use.
-    """
-    from eventsourcing.sqlite import SQLiteApplicationRecorder
-
-    recorder = log.recorder
-    if isinstance(recorder, SQLiteApplicationRecorder):
-        with recorder.datastore.transaction(commit=False) as cursor:
-            cursor.execute(
-                f"SELECT rowid, topic, state FROM {recorder.events_table_name} "
-                "WHERE rowid >= ? ORDER BY rowid LIMIT ?",
-                [start, limit],
-            )
-            return [tuple(row) for row in cursor.fetchall()]
-    return [
-        (notification.id, notification.topic, notification.state)
-        for notification in recorder.select_notifications(start=start, limit=limit)
-    ]
-
-
-def _state_reader(log: MasteryLog) -> Callable[[bytes], dict[str, Any]]:
-    """Stored state bytes -> the event's state, undoing the log's compression."""
-    compressor = log.mapper.compressor
-
-    def read(data: bytes) -> dict[str, Any]:
-        state: dict[str, Any] = orjson.loads(
-            compressor.decompress(data) if compressor is not None else data
-        )
-        return state
-
-    return read
 
 
 def _stored_changes(

@@ -137,30 +137,9 @@ def build_tree(
 
     `group_versions` may come in any order; `links` are the links' latest versions.
     """
-    by_group: dict[str, list[GroupVersion]] = {}
-    for version in group_versions:
-        by_group.setdefault(version.group_id, []).append(version)
-    latest: dict[str, GroupVersion] = {}
-    parent_since: dict[str, str] = {}
-    for group_id, versions in by_group.items():
-        versions.sort(key=lambda v: v.valid_order)
-        latest[group_id] = versions[-1]
-        parent_since[group_id] = _parent_since(versions)
+    latest, parent_since = _latest_versions(group_versions)
     active = {g: v for g, v in latest.items() if v.workflow_state != "deleted"}
-
-    parent_of: dict[str, str] = {}
-    missing: dict[str | None, list[str]] = {}
-    under_deleted: set[str] = set()
-    for group_id in sorted(active, key=id_key):
-        parent = active[group_id].parent_id
-        if parent is None:
-            continue
-        if parent in active:
-            parent_of[group_id] = parent
-        elif parent in latest:
-            under_deleted.add(group_id)
-        else:
-            missing.setdefault(parent, []).append(group_id)
+    parent_of, missing, under_deleted = _parents(active, latest)
 
     cycles = _break_cycles(parent_of, parent_since)
     detached = {cycle.detached for cycle in cycles}
@@ -187,7 +166,77 @@ def build_tree(
     for parent, children in missing.items():
         stand_in = _stand_in(stand_ins, parent)
         stand_in.groups.extend(nodes[c] for c in children if c in nodes)
+    hidden_links = _place_links(links, outcomes, nodes, latest, stand_ins)
 
+    roots = [nodes[g] for g in sorted(nodes, key=id_key) if nodes[g].is_root]
+    breaks = [
+        Node(
+            kind="cycle_break",
+            group_id=parent_of.get(cycle.detached),
+            title=None,
+            groups=[nodes[cycle.detached]],
+        )
+        for cycle in cycles
+        if cycle.detached in nodes
+    ]
+    ordered_stand_ins = [stand_ins[key] for key in sorted(stand_ins, key=id_key)]
+    snapshot = Snapshot(
+        nodes=roots + ordered_stand_ins + breaks,
+        cycles=cycles,
+        missing_parents=sorted(stand_ins, key=id_key),
+        hidden_groups=len(latest) - len(nodes),
+        hidden_links=hidden_links,
+    )
+    _sort_and_path(snapshot)
+    return snapshot
+
+
+def _latest_versions(
+    group_versions: Iterable[GroupVersion],
+) -> tuple[dict[str, GroupVersion], dict[str, str]]:
+    """Each group's latest version, and since when it has had its current parent."""
+    by_group: dict[str, list[GroupVersion]] = {}
+    for version in group_versions:
+        by_group.setdefault(version.group_id, []).append(version)
+    latest: dict[str, GroupVersion] = {}
+    parent_since: dict[str, str] = {}
+    for group_id, versions in by_group.items():
+        versions.sort(key=lambda v: v.valid_order)
+        latest[group_id] = versions[-1]
+        parent_since[group_id] = _parent_since(versions)
+    return latest, parent_since
+
+
+def _parents(
+    active: dict[str, GroupVersion], latest: dict[str, GroupVersion]
+) -> tuple[dict[str, str], dict[str | None, list[str]], set[str]]:
+    """Each active group's active parent; the children of parents never seen (by parent,
+    in id order); and the groups whose parent is deleted."""
+    parent_of: dict[str, str] = {}
+    missing: dict[str | None, list[str]] = {}
+    under_deleted: set[str] = set()
+    for group_id in sorted(active, key=id_key):
+        parent = active[group_id].parent_id
+        if parent is None:
+            continue
+        if parent in active:
+            parent_of[group_id] = parent
+        elif parent in latest:
+            under_deleted.add(group_id)
+        else:
+            missing.setdefault(parent, []).append(group_id)
+    return parent_of, missing, under_deleted
+
+
+def _place_links(
+    links: Iterable[LinkState],
+    outcomes: dict[str, OutcomeInfo],
+    nodes: dict[str, Node],
+    latest: dict[str, GroupVersion],
+    stand_ins: dict[str | None, Node],
+) -> int:
+    """Put each live link's outcome under its group (or its group's stand-in); returns
+    how many are hidden because their group is deleted or under a deleted group."""
     hidden_links = 0
     for link in sorted(links, key=lambda item: id_key(item.link_id)):
         if link.workflow_state == "deleted" or link.outcome_id is None:
@@ -209,29 +258,7 @@ def build_tree(
             hidden_links += 1  # its group is deleted, or under a deleted group
         else:
             _stand_in(stand_ins, link.group_id).outcomes.append(entry)
-
-    roots = [nodes[g] for g in sorted(nodes, key=id_key) if nodes[g].is_root]
-    breaks = []
-    for cycle in cycles:
-        if cycle.detached in nodes:
-            breaks.append(
-                Node(
-                    kind="cycle_break",
-                    group_id=parent_of.get(cycle.detached),
-                    title=None,
-                    groups=[nodes[cycle.detached]],
-                )
-            )
-    ordered_stand_ins = [stand_ins[key] for key in sorted(stand_ins, key=id_key)]
-    snapshot = Snapshot(
-        nodes=roots + ordered_stand_ins + breaks,
-        cycles=cycles,
-        missing_parents=sorted(stand_ins, key=id_key),
-        hidden_groups=len(latest) - len(nodes),
-        hidden_links=hidden_links,
-    )
-    _sort_and_path(snapshot)
-    return snapshot
+    return hidden_links
 
 
 def _parent_since(versions: Sequence[GroupVersion]) -> str:

@@ -18,7 +18,7 @@ follow --once` or the first query builds them from the copied log.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
@@ -27,15 +27,12 @@ from uuid import UUID
 from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from replay.store.location import Store
-from replay.store.log import MasteryLog, is_postgres
+from replay.store.log import MasteryLog
 from replay.store.quarantine import Quarantine
 
 DEFAULT_COPY_BATCH = 10_000
-_SQLITE_IDS_PER_QUERY = 500
 _INTEGRITY_RETRIES = 3
 _QUARANTINE_COLUMNS = "key, source, line, item, reason, detail, raw, quarantined_at"
-
-Key = tuple[UUID, int]
 
 
 @dataclass
@@ -75,8 +72,8 @@ def copy_log(
     started = perf_counter()
     source_log, target_log = source.open_log(), target.open_log()
     try:
-        last = source_log.recorder.max_notification_id() or 0
-        check = bool(target_log.recorder.max_notification_id())
+        last = source_log.head()
+        check = bool(target_log.head())
         position, retries = 0, 0
         while True:
             notifications = source_log.recorder.select_notifications(
@@ -101,8 +98,8 @@ def copy_log(
             position = notifications[-1].id
             if on_progress is not None:
                 on_progress(position, last)
-        report.source_events = count_events(source_log)
-        report.target_events = count_events(target_log)
+        report.source_events = source_log.count_events()
+        report.target_events = target_log.count_events()
     finally:
         source_log.close()
         target_log.close()
@@ -117,7 +114,9 @@ def _copy_batch(
     """Insert the events the target lacks, in one transaction; count the rest."""
     missing = events
     if check:
-        present = stored_versions(target, events)
+        present = target.stored_versions(
+            (_uuid(event.originator_id), event.originator_version) for event in events
+        )
         missing = []
         for event in events:
             found = present.get((_uuid(event.originator_id), event.originator_version))
@@ -134,67 +133,6 @@ def _copy_batch(
     if missing:
         target.recorder.insert_events(missing)
     report.copied += len(missing)
-
-
-def stored_versions(log: MasteryLog, events: Sequence[StoredEvent]) -> dict[Key, tuple[str, bytes]]:
-    """(topic, state) of those of these events' (id, version) that the log holds."""
-    recorder: Any = log.recorder
-    wanted = {(_uuid(e.originator_id), e.originator_version) for e in events}
-    found: dict[Key, tuple[str, bytes]] = {}
-    if is_postgres(recorder):
-        from psycopg.sql import SQL, Identifier
-
-        statement = SQL(
-            "SELECT originator_id, originator_version, topic, state FROM {} "
-            "WHERE (originator_id, originator_version) IN "
-            "(SELECT * FROM unnest(%s::uuid[], %s::bigint[]))"
-        ).format(Identifier(recorder.datastore.schema, recorder.events_table_name))
-        ids, versions = zip(*wanted, strict=True) if wanted else ((), ())
-        with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
-            cursor.execute(statement, [list(ids), list(versions)])
-            for row in cursor.fetchall():
-                key = (row["originator_id"], row["originator_version"])
-                found[key] = (row["topic"], bytes(row["state"]))
-        return found
-    aggregates = sorted({aggregate for aggregate, _ in wanted})
-    if hasattr(recorder, "events_table_name") and hasattr(recorder.datastore, "transaction"):
-        table = recorder.events_table_name  # SQLite: ids are stored as hex
-        with recorder.datastore.transaction(commit=False) as cursor:
-            for start in range(0, len(aggregates), _SQLITE_IDS_PER_QUERY):
-                chunk = [a.hex for a in aggregates[start : start + _SQLITE_IDS_PER_QUERY]]
-                cursor.execute(
-                    f"SELECT originator_id, originator_version, topic, state FROM {table} "
-                    f"WHERE originator_id IN ({','.join('?' * len(chunk))})",
-                    chunk,
-                )
-                for originator_id, version, topic, state in cursor.fetchall():
-                    key = (UUID(originator_id), int(version))
-                    if key in wanted:
-                        found[key] = (topic, bytes(state))
-        return found
-    for aggregate in aggregates:  # any other recorder: one read per aggregate
-        for event in recorder.select_events(aggregate):
-            key = (_uuid(event.originator_id), event.originator_version)
-            if key in wanted:
-                found[key] = (event.topic, event.state)
-    return found
-
-
-def count_events(log: MasteryLog) -> int:
-    """How many events the log holds (not its last position: positions may have gaps)."""
-    recorder: Any = log.recorder
-    if is_postgres(recorder):
-        from psycopg.sql import SQL, Identifier
-
-        statement = SQL("SELECT COUNT(*) AS n FROM {}").format(
-            Identifier(recorder.datastore.schema, recorder.events_table_name)
-        )
-        with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
-            row = cursor.execute(statement).fetchone()
-            return int(row["n"])
-    with recorder.datastore.transaction(commit=False) as cursor:
-        cursor.execute(f"SELECT COUNT(*) FROM {recorder.events_table_name}")
-        return int(cursor.fetchone()[0])
 
 
 def _copy_quarantine(source: Store, target: Store) -> int:

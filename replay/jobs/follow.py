@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import sqlite_utils
 from eventsourcing.persistence import InterfaceError, OperationalError
 
@@ -166,17 +165,12 @@ class Follower:
         """The read models' position against the log's head, and the wait of the oldest."""
         assert self._log is not None and self._db is not None
         position = position_of(self._db)
-        recorder = self._log.recorder
-        head = recorder.max_notification_id() or 0
+        head = self._log.head()
         seconds = 0.0
         if head > position:
-            waiting = recorder.select_notifications(start=position + 1, limit=1)
+            waiting = self._log.rows_after(position, 1)
             if waiting:
-                compressor = self._log.mapper.compressor
-                state = waiting[0].state
-                recorded = orjson.loads(compressor.decompress(state) if compressor else state).get(
-                    "recorded_at"
-                )
+                recorded = self._log.decode(waiting[0][2]).get("recorded_at")
                 if isinstance(recorded, str):
                     since = datetime.now(UTC) - datetime.fromisoformat(recorded)
                     seconds = max(since.total_seconds(), 0.0)

@@ -24,12 +24,14 @@ from replay.ingest.sources import DumpReader
 from replay.jobs.background import BackgroundProjection
 from replay.jobs.collector import batch_collection
 from replay.jobs.progress import Progress, no_progress
+from replay.store import log_sql
 from replay.store.location import Store
 from replay.store.quarantine import Quarantine
 
 if TYPE_CHECKING:  # validation and the aggregates load only when a replay runs
     from replay.ingest.ingestor import ReplaySummary
     from replay.ingest.parsing import ParsedBatch
+    from replay.store.log import MasteryLog
 
 
 @dataclass(frozen=True)
@@ -124,11 +126,11 @@ def _append(
     return summary
 
 
-def _project(store: Store, log: Any, progress: Progress) -> int:
+def _project(store: Store, log: MasteryLog, progress: Progress) -> int:
     db = open_read_models(store.read_models_path)
     try:
         start = position_of(db)
-        last = log.recorder.max_notification_id() or 0
+        last = log.head()
         if last <= start and not has_pending_work(db):
             return catch_up(log, db)  # level already (a follower did it): no bar to show
         with progress(max(last - start, 0), unit="events", label="projecting") as update:
@@ -145,11 +147,15 @@ def open_read_side(store: Store) -> sqlite_utils.Database:
     """
     db = open_read_models(store.read_models_path)
     pending = has_pending_work(db)  # left by a follower during a large replay
-    if store.postgres is None and not pending and position_of(db) >= _sqlite_log_head(store):
+    if (
+        store.postgres is None
+        and not pending
+        and position_of(db) >= log_sql.sqlite_file_head(store.log_path)
+    ):
         return db
     log = store.open_log()
     try:
-        if pending or position_of(db) < (log.recorder.max_notification_id() or 0):
+        if pending or position_of(db) < log.head():
             catch_up(log, db)
         return db
     finally:
@@ -178,19 +184,6 @@ def open_feed(path: Path) -> sqlite_utils.Database:
         db.close()
         raise ReadModelError(other_format_problem(path, found))
     return db
-
-
-def _sqlite_log_head(store: Store) -> int:
-    if not store.log_path.exists():
-        return 0
-    connection = sqlite3.connect(f"file:{store.log_path}?mode=ro", uri=True)
-    try:
-        row = connection.execute("SELECT MAX(rowid) FROM stored_events").fetchone()
-    except sqlite3.OperationalError:  # no table yet: an empty log
-        return 0
-    finally:
-        connection.close()
-    return int(row[0] or 0)
 
 
 def rebuild_read_models(store: Store, progress: Progress = no_progress) -> dict[str, Any]:

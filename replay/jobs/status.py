@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from projections.unprojectable import TABLE, unprojectable_events
 from replay.store.location import Store
 from replay.store.quarantine import Quarantine
-
-if TYPE_CHECKING:
-    from replay.store.postgres import PostgresLocation
 
 
 @dataclass
@@ -38,15 +35,9 @@ class StoreStatus:
 
 def store_status(store: Store) -> StoreStatus:
     status = StoreStatus(store=store.location)
-    if store.postgres is not None:
-        _read_postgres_log(store.postgres, status)
-    elif store.log_path.exists():
-        connection = sqlite3.connect(f"file:{store.log_path}?mode=ro", uri=True)
-        try:
-            if _has_table(connection, "stored_events"):
-                _read_log(connection, status)
-        finally:
-            connection.close()
+    totals = store.log_totals()
+    if totals is not None:
+        status.events, status.last_position, status.aggregates = totals
     if store.read_models_path.exists():
         _read_summary(store, status)
     if store.quarantine_path.exists():
@@ -92,30 +83,3 @@ def _has_table(connection: sqlite3.Connection, name: str) -> bool:
         "SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)
     ).fetchone()
     return row is not None
-
-
-def _read_log(connection: sqlite3.Connection, status: StoreStatus) -> None:
-    events, last, aggregates = connection.execute(
-        "SELECT COUNT(*), COALESCE(MAX(rowid), 0), COUNT(DISTINCT originator_id) FROM stored_events"
-    ).fetchone()
-    status.events, status.last_position, status.aggregates = events, last, aggregates
-
-
-def _read_postgres_log(location: PostgresLocation, status: StoreStatus) -> None:
-    from psycopg import sql
-
-    from replay.store.postgres import EVENTS_TABLE
-
-    table = location.table(EVENTS_TABLE)
-    with location.connect() as conn:
-        exists = conn.execute("SELECT to_regclass(%s)", [table.as_string(conn)]).fetchone()
-        if exists is None or exists[0] is None:
-            return
-        totals = conn.execute(
-            sql.SQL(
-                "SELECT COUNT(*), COALESCE(MAX(notification_id), 0), "
-                "COUNT(DISTINCT originator_id) FROM {}"
-            ).format(table)
-        ).fetchone()
-        assert totals is not None
-        status.events, status.last_position, status.aggregates = map(int, totals)

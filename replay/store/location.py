@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
+from replay.store import log_sql
 from replay.store.urls import is_postgres_url
 
 if TYPE_CHECKING:  # replay.store.postgres imports psycopg (0.15 s): only for PostgreSQL stores
@@ -77,6 +78,17 @@ class Store:
 
             return postgres_log(self.postgres)
         return sqlite_log(self.log_path)
+
+    def log_totals(self) -> log_sql.Totals | None:
+        """How many events, the last position, how many aggregates; None without a log.
+
+        Read with plain SQL on the log's table, without opening the log's application.
+        """
+        if self.postgres is not None:
+            from replay.store.postgres import log_totals
+
+            return log_totals(self.postgres)
+        return log_sql.sqlite_file_totals(self.log_path)
 
 
 def resolve_store_location(option: str | None) -> str:

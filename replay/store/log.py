@@ -28,11 +28,13 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import retry
 
 from domain.aggregates import CanvasEntity
+from replay.store import log_sql
 from replay.store.compression import StateCompressor
 
 _DATETIME_FIELDS = ("timestamp", "recorded_at")
-_IDS_PER_QUERY = 500
-_PG_IDS_PER_QUERY = 5_000
+
+Key = tuple[UUID, int]
+"""A stored event's identity: its aggregate and version."""
 
 
 class OrjsonTranscoder(Transcoder):
@@ -78,31 +80,14 @@ class MasteryLog(Application[UUID]):
         if isinstance(recorder, SQLiteApplicationRecorder):
             # As on PostgreSQL: the events of the aggregates found come with the answer
             # (a re-replay finds every aggregate, and loading each alone is a query).
-            prefetched: dict[UUID, list[StoredEvent]] = {}
-            table = recorder.events_table_name
-            with recorder.datastore.transaction(commit=False) as cursor:
-                for start in range(0, len(wanted), _IDS_PER_QUERY):
-                    chunk = [aggregate.hex for aggregate in wanted[start : start + _IDS_PER_QUERY]]
-                    marks = ",".join("?" * len(chunk))
-                    cursor.execute(
-                        f"SELECT originator_id, originator_version, topic, state FROM {table} "
-                        f"WHERE originator_id IN ({marks}) ORDER BY originator_id, "
-                        "originator_version",
-                        chunk,
-                    )
-                    for originator_id, version, topic, state in cursor.fetchall():
-                        key = UUID(originator_id)
-                        prefetched.setdefault(key, []).append(
-                            StoredEvent(key, version, topic, state)
-                        )
-            self._prefetched = prefetched
-            return set(prefetched)
+            self._prefetched = _by_aggregate(log_sql.sqlite_events_of(recorder, wanted))
+            return set(self._prefetched)
         if is_postgres(recorder):
             # The ingest loop loads every aggregate found here right away: fetch their
             # events in the same query, so that loading them costs no query at all
             # (one a batch instead of one an aggregate, ~1 ms each on PostgreSQL), and
             # a concurrent ingester has that much less time to get in between.
-            self._prefetched = _postgres_stored_events(recorder, wanted)
+            self._prefetched = _by_aggregate(_postgres_events_of(recorder, wanted))
             return set(self._prefetched)
         for aggregate in wanted:  # any other recorder: one lookup each
             if self.recorder.select_events(aggregate, desc=True, limit=1):
@@ -129,6 +114,61 @@ class MasteryLog(Application[UUID]):
         assert isinstance(entity, CanvasEntity)
         return entity
 
+    def stored_versions(self, keys: Iterable[Key]) -> dict[Key, tuple[str, bytes]]:
+        """(topic, state) of those of these (aggregate, version) that the log holds."""
+        wanted = set(keys)
+        recorder = self.recorder
+        if is_postgres(recorder):
+            rows: Iterable[log_sql.EventRow] = log_sql.postgres_stored_versions(
+                recorder, list(wanted)
+            )
+        elif isinstance(recorder, SQLiteApplicationRecorder):
+            rows = log_sql.sqlite_events_of(recorder, sorted({key[0] for key in wanted}))
+        else:  # any other recorder: one read per aggregate
+            rows = [
+                (_uuid(event.originator_id), event.originator_version, event.topic, event.state)
+                for aggregate in sorted({key[0] for key in wanted})
+                for event in recorder.select_events(aggregate)
+            ]
+        found: dict[Key, tuple[str, bytes]] = {}
+        for originator_id, version, topic, state in rows:
+            if (originator_id, version) in wanted:
+                found[originator_id, version] = (topic, state)
+        return found
+
+    def count_events(self) -> int:
+        """How many events the log holds (not its last position: positions may have gaps)."""
+        recorder = self.recorder
+        if is_postgres(recorder):
+            return log_sql.postgres_count(recorder)
+        if isinstance(recorder, SQLiteApplicationRecorder):
+            return log_sql.sqlite_count(recorder)
+        raise NotImplementedError(f"counting events in a {type(recorder).__name__}")
+
+    # The projections' port (projections.log_port.LogReader): the log read by position.
+
+    def head(self) -> int:
+        """The last position in the log (0 when it is empty)."""
+        return self.recorder.max_notification_id() or 0
+
+    def rows_after(self, position: int, limit: int) -> Sequence[tuple[int, str, bytes]]:
+        """Up to `limit` (position, topic, state) rows after `position`, in order."""
+        recorder = self.recorder
+        if isinstance(recorder, SQLiteApplicationRecorder):
+            return log_sql.sqlite_rows_after(recorder, position, limit)
+        return [
+            (notification.id, notification.topic, notification.state)
+            for notification in recorder.select_notifications(start=position + 1, limit=limit)
+        ]
+
+    def decode(self, state: bytes) -> dict[str, Any]:
+        """Stored state bytes -> the event's state as JSON values (datetimes stay text)."""
+        compressor = self.mapper.compressor
+        decoded: dict[str, Any] = orjson.loads(
+            compressor.decompress(state) if compressor is not None else state
+        )
+        return decoded
+
 
 def is_postgres(recorder: object) -> bool:
     """Whether this is eventsourcing's PostgreSQL recorder (or ours, derived from it),
@@ -138,31 +178,17 @@ def is_postgres(recorder: object) -> bool:
 
 
 @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
-def _postgres_stored_events(recorder: Any, wanted: list[UUID]) -> dict[UUID, list[StoredEvent]]:
-    """The stored events of those of `wanted` the log has, by aggregate, in version order.
+def _postgres_events_of(recorder: Any, wanted: list[UUID]) -> list[log_sql.EventRow]:
+    """Retried like the recorder's own reads (the pool replaces a dropped connection)."""
+    return log_sql.postgres_events_of(recorder, wanted)
 
-    One `= ANY(array)` query per 5,000 ids, on the recorder's own connection pool;
-    retried like the recorder's own reads (the pool replaces a dropped connection).
-    """
-    from psycopg.sql import SQL, Identifier
 
-    statement = SQL(
-        "SELECT originator_id, originator_version, topic, state FROM {} "
-        "WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
-    ).format(Identifier(recorder.datastore.schema, recorder.events_table_name))
+def _by_aggregate(rows: Iterable[log_sql.EventRow]) -> dict[UUID, list[StoredEvent]]:
     found: dict[UUID, list[StoredEvent]] = {}
-    with recorder.datastore.get_connection() as conn, conn.cursor() as cursor:
-        for start in range(0, len(wanted), _PG_IDS_PER_QUERY):
-            cursor.execute(statement, [wanted[start : start + _PG_IDS_PER_QUERY]])
-            for row in cursor.fetchall():
-                found.setdefault(row["originator_id"], []).append(
-                    StoredEvent(
-                        originator_id=row["originator_id"],
-                        originator_version=row["originator_version"],
-                        topic=row["topic"],
-                        state=bytes(row["state"]),
-                    )
-                )
+    for originator_id, version, topic, state in rows:
+        found.setdefault(originator_id, []).append(
+            StoredEvent(originator_id, version, topic, state)
+        )
     return found
 
 
@@ -194,6 +220,10 @@ class MasterySQLiteRecorder(SQLiteApplicationRecorder):
 
 def _id_text(originator_id: UUID | str) -> str:
     return originator_id.hex if isinstance(originator_id, UUID) else originator_id
+
+
+def _uuid(value: UUID | str) -> UUID:
+    return value if isinstance(value, UUID) else UUID(value)
 
 
 def sqlite_log(path: Path) -> MasteryLog:

@@ -28,6 +28,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.utils import retry
 from psycopg import sql
 
+from replay.store import log_sql
 from replay.store.log import MasteryLog
 from replay.store.urls import is_postgres_url
 
@@ -60,12 +61,9 @@ class MasteryPostgresRecorder(PostgresApplicationRecorder):
         self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"
     ) -> None:
         super().__init__(datastore, events_table_name=events_table_name)
-        table = sql.Identifier(datastore.schema, events_table_name)
-        self.insert_columns_statement = sql.SQL(
-            "INSERT INTO {} (originator_id, originator_version, topic, state) "
-            "SELECT * FROM unnest(%s::{}[], %s::bigint[], %s::text[], %s::bytea[]) "
-            "RETURNING notification_id"
-        ).format(table, sql.SQL(datastore.originator_id_type))
+        self.insert_columns_statement = log_sql.postgres_insert_columns(
+            sql.Identifier(datastore.schema, events_table_name), datastore.originator_id_type
+        )
         self.lock_and_notify_statement = sql.SQL("; ").join(
             [
                 *self.lock_table_statements,
@@ -189,6 +187,12 @@ class PostgresLocation:
 
     def table(self, name: str) -> sql.Identifier:
         return sql.Identifier(self.schema, name)
+
+
+def log_totals(location: PostgresLocation) -> log_sql.Totals | None:
+    """The log's totals on a plain connection (no eventsourcing application for a status)."""
+    with location.connect() as conn:
+        return log_sql.postgres_totals(conn, location.table(EVENTS_TABLE))
 
 
 def postgres_log(location: PostgresLocation) -> MasteryLog:

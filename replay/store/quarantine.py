@@ -12,14 +12,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlite_utils
 
 from domain.rejections import Rejection
-from replay.ingest.sources import Location
 
 TABLE = "quarantine"
+
+
+class Location(Protocol):
+    """Where a line came from (replay.ingest.sources.Location is one)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def line(self) -> int: ...
+    @property
+    def item(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)

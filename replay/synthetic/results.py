@@ -181,41 +181,24 @@ def grade(
             s, milli = divmod(rem, 1000)
             prefix = (MINUTES.get(m) or minute(m)) + SS[s]
             if legacy and hash_frac(rid, salt) < legacy:
-                oid_s = template["learning_outcome_id"]
-                body: Event = {
-                    "learning_outcome_id": oid_s,
-                    "mastery": oid_s if rid % 2 else o.oid,
-                    "score": score,
-                    "created_at": prefix + "Z",
-                    "attempt": 1,
-                    "possible": possible,
-                    "original_score": score,
-                    "original_possible": possible,
-                    "original_mastery": mastery,
-                    "assessed_at": at,
-                    "title": f"Student {sidx + 1}, {title}",
-                    "percent": percent,
-                    "workflow_state": "active",
-                }
+                body = _legacy_body(
+                    template["learning_outcome_id"],
+                    o.oid,
+                    rid,
+                    f"Student {sidx + 1}, {title}",
+                    prefix,
+                    at,
+                    (score, possible, mastery, percent),
+                )
             else:
-                body = template.copy()
-                body["id"] = str(rid)
-                body["assessed_at"] = body["artifact_updated_at"] = body["artifact_created_at"] = at
-                body["created_at"] = prefix + "Z"
-                body["mastery"] = body["original_mastery"] = mastery
-                body["original_possible"] = body["possible"] = possible
-                body["original_score"] = body["score"] = score
-                body["percent"] = percent
-                body["user_uuid"] = user_uuid
-                body["artifact_id"] = art_s
+                body = _current_body(
+                    template, rid, user_uuid, art_s, prefix, at, (score, possible, mastery, percent)
+                )
                 if u > 0.953 and score is not None:
                     followup(cs, run, body, quiz, rub, ability, u > 0.993)
             v = r()
             if v < 0.015:
-                if v < 0.01:
-                    numify(body)
-                else:
-                    body["some_new_field"] = {"added_in": "2025-02", "value": int(v * 1000)}
+                _oddity(body, v)
             if percent is None and rid % 3 == 0:  # Canvas compacts nulls away
                 body = {k: val for k, val in body.items() if val is not None}
             meta = meta_template.copy()
@@ -225,6 +208,65 @@ def grade(
             cs.seq += 1
     c["result"] = n_res
     return items
+
+
+Grades = tuple[float | None, float, bool, float | None]
+"""A result's score, points possible, mastery and percent."""
+
+
+def _current_body(
+    template: Event,
+    rid: int,
+    user_uuid: str,
+    artifact: str,
+    prefix: str,
+    at: str,
+    grades: Grades,
+) -> Event:
+    """A result as Canvas sends it today: the session's template with this result's fields."""
+    score, possible, mastery, percent = grades
+    body = template.copy()
+    body["id"] = str(rid)
+    body["assessed_at"] = body["artifact_updated_at"] = body["artifact_created_at"] = at
+    body["created_at"] = prefix + "Z"
+    body["mastery"] = body["original_mastery"] = mastery
+    body["original_possible"] = body["possible"] = possible
+    body["original_score"] = body["score"] = score
+    body["percent"] = percent
+    body["user_uuid"] = user_uuid
+    body["artifact_id"] = artifact
+    return body
+
+
+def _legacy_body(
+    oid_s: str, oid: int, rid: int, title: str, prefix: str, at: str, grades: Grades
+) -> Event:
+    """A result in an older shape: no ids, a title, and `mastery` holding the outcome id
+    (as text for odd result ids, as a number for even ones)."""
+    score, possible, mastery, percent = grades
+    return {
+        "learning_outcome_id": oid_s,
+        "mastery": oid_s if rid % 2 else oid,
+        "score": score,
+        "created_at": prefix + "Z",
+        "attempt": 1,
+        "possible": possible,
+        "original_score": score,
+        "original_possible": possible,
+        "original_mastery": mastery,
+        "assessed_at": at,
+        "title": title,
+        "percent": percent,
+        "workflow_state": "active",
+    }
+
+
+def _oddity(body: Event, v: float) -> None:
+    """Odd results: one in 100 with its numbers as strings, one in 200 with a new field."""
+    if v < 0.01:
+        numify(body)
+    else:
+        body["some_new_field"] = {"added_in": "2025-02", "value": int(v * 1000)}
 
 
 def followup(
