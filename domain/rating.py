@@ -69,7 +69,9 @@ def c_round(value: float) -> float:
         floor = math.floor(value)
         return float(floor + 1) if value - floor >= 0.5 else float(floor)
     ceil = math.ceil(value)
-    return float(ceil - 1) if ceil - value >= 0.5 else float(ceil)
+    if ceil - value >= 0.5:
+        return float(ceil - 1)
+    return float(ceil) or -0.0  # C's round(-0.4) is -0.0, and Ruby keeps that sign
 
 
 def round_to_int(value: float) -> int:

@@ -27,8 +27,8 @@ def round_half_up(x: float, places: int = 2) -> float:
         raise ValueError("negative places are not supported")
     if x == 0.0 or not math.isfinite(x):
         return x
-    if places == 0:
-        return c_round(x)
+    if places == 0:  # Ruby returns an Integer, which has no -0
+        return c_round(x) + 0.0
     _, binexp = math.frexp(x)
     if _round_overflow(places, binexp):
         return x

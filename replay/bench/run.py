@@ -32,7 +32,12 @@ from projections.catchup import open_read_models
 from projections.queries import MasteryQueries, MasteryQuestion
 from replay.bench.duckdb_reference import duckdb_reference
 from replay.bench.launcher import Launcher
-from replay.synthetic.generate import GeneratorSettings, estimate_events, write_dump
+from replay.synthetic.generate import (
+    GeneratorSettings,
+    estimate_events,
+    generate_events,
+    write_dump,
+)
 
 FLOOR_BATCH = 5_000
 
@@ -213,6 +218,7 @@ def benchmark(
     with dump.open("wb") as out:
         figures.events = write_dump(settings_for(events, seed), out)
     figures.dump_bytes = dump.stat().st_size
+    figures.extra["generator_first_events_s"] = round(generator_start(), 3)
 
     loads_seconds, _ = floor_loads(dump)
     floor = figures.add("floor: read + orjson.loads", loads_seconds)
@@ -251,6 +257,15 @@ def benchmark(
         console.print("a course of 1,000 students x 50 outcomes ...")
         figures.extra["big_grid"] = big_course_grid(workdir / "grid", seed)
     return figures
+
+
+def generator_start(count: int = 10) -> float:
+    """Seconds to the first events of a generator of half a billion (it streams)."""
+    started = time.perf_counter()
+    events = generate_events(GeneratorSettings(students=10_000_000, results_per_student=50))
+    for _ in range(count):
+        next(events)
+    return time.perf_counter() - started
 
 
 def big_course_grid(workdir: Path, seed: int) -> dict[str, Any]:

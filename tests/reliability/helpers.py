@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from replay.synthetic.generate import GeneratorSettings, write_dump
@@ -88,3 +91,63 @@ def mastery(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str
         check=False,
         env={**os.environ, "COLUMNS": "1000"},  # messages on one line, whole
     )
+
+
+def logged_events(store: Path) -> int:
+    """How many events a store's log holds now; 0 before its table exists."""
+    return _count(store / "log.sqlite", "SELECT COUNT(*) FROM stored_events")
+
+
+def projected_events(store: Path) -> int:
+    """The read models' tracked position now; 0 before they exist."""
+    return _count(store / "read-models.sqlite", "SELECT MAX(position) FROM tracking")
+
+
+def _count(database: Path, sql: str) -> int:
+    if not database.exists():
+        return 0
+    try:  # read-only: never creates the file, never takes a write lock
+        connection = sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=10)
+        try:
+            row = connection.execute(sql).fetchone()
+        finally:
+            connection.close()
+    except sqlite3.OperationalError:  # the file exists, its table not yet
+        return 0
+    return int(row[0] or 0) if row else 0
+
+
+def kill_when(command: list[str], ready: Callable[[], bool], *, hang: float = 240) -> bool:
+    """Run `command`, SIGKILL it at the moment `ready()` is first seen true.
+
+    True when the kill landed (the process died of it), False when the process ended
+    on its own first (then successfully). No sleep decides the moment: `ready` is
+    polled, and `hang` only bounds a process that neither gets ready nor ends.
+    """
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    give_up = time.monotonic() + hang
+    try:
+        while process.poll() is None:
+            if ready():
+                process.send_signal(signal.SIGKILL)
+                break
+            if time.monotonic() > give_up:
+                raise AssertionError(f"neither ready nor finished: {command}")
+            time.sleep(0.02)
+        process.wait()
+        stderr = process.stderr.read().decode() if process.stderr else ""
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if process.stderr:
+            process.stderr.close()
+    if process.returncode == -signal.SIGKILL:
+        return True
+    assert process.returncode == 0, stderr
+    return False
+
+
+def log_reaches(store: Path, events: int) -> Callable[[], bool]:
+    """A moment for `kill_when`: the store's log holds at least `events` events."""
+    return lambda: logged_events(store) >= events

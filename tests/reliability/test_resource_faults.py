@@ -3,6 +3,7 @@ and no damage to the log (it verifies, and a later run finishes the job)."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -21,13 +22,27 @@ def _mount(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(["mount", *args], capture_output=True, text=True, check=False)
 
 
+def _mounts_required() -> bool:
+    return (
+        os.environ.get("CI", "").lower() == "true"
+        or os.environ.get("MASTERY_REQUIRE_MOUNTS", "") == "1"
+    )
+
+
 def _tmpfs(directory: Path, size: str) -> Iterator[Path]:
-    """A tmpfs of `size` (needs root and a sandbox that allows mounts; else a skip)."""
+    """A tmpfs of `size` (needs root and a sandbox that allows mounts).
+
+    Where it cannot be mounted the test skips, except on CI (CI=true, or
+    MASTERY_REQUIRE_MOUNTS=1), where it fails: CI runs as root and must run these.
+    """
     target = directory / "mnt"
     target.mkdir()
     mounted = _mount("-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(target))
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}): needs root")
+        message = f"cannot mount a tmpfs here ({mounted.stderr.strip()}): needs root"
+        if _mounts_required():
+            pytest.fail(f"CI must run the resource-fault tests: {message}")
+        pytest.skip(message)
     try:
         yield target
     finally:

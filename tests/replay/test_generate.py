@@ -315,12 +315,12 @@ def test_event_count_is_near_the_estimate(settings: GeneratorSettings) -> None:
 
 
 def test_events_stream_lazily() -> None:
+    """Half a billion events would not fit in memory: the first ten come at once, or the
+    test times out (how long they take is the benchmark's figure, not an assertion)."""
     huge = GeneratorSettings(students=10_000_000, results_per_student=50)
-    start = time.perf_counter()
     it = generate_events(huge)
     assert isinstance(it, Iterator) and not isinstance(it, list)
     first = [next(it) for _ in range(10)]
-    assert time.perf_counter() - start < 1.0
     assert len(first) == 10 and estimate_events(huge) > 500_000_000
 
 
@@ -331,14 +331,16 @@ def test_reference_fixture_holds_every_example_and_marks_the_constructed_ones() 
     assert names == LEARNING_EVENTS
     for name in names:
         assert payloads[name]["metadata"]["event_name"] == name
-    reference = Path("/work/shared/reference/canvas-learning-live-events.txt")
-    if reference.exists():  # the exact text of each example, whitespace aside
-        text = re.sub(r"\s+", "", reference.read_text())
-        for name in names - {
-            "outcome_calculation_method_created",
-            "outcome_calculation_method_updated",
-        }:
-            assert re.sub(r"\s+", "", orjson.dumps(payloads[name]).decode()) in text
+    # Canvas's reference text, copied into the fixtures: each example exactly, whitespace aside
+    reference = ROOT / "tests/fixtures/reference/canvas-learning-live-events.txt"
+    text = re.sub(r"\s+", "", reference.read_text())
+    from_reference = names - {
+        "outcome_calculation_method_created",
+        "outcome_calculation_method_updated",
+    }
+    assert len(from_reference) == 10
+    for name in from_reference:
+        assert re.sub(r"\s+", "", orjson.dumps(payloads[name]).decode()) in text
 
 
 def test_sample_dump_is_up_to_date() -> None:

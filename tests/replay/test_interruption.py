@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from replay.ingest.sources import DumpReader, RawRecord
 from replay.store.location import open_store
 from replay.store.quarantine import Quarantine
 from replay.synthetic.generate import GeneratorSettings, write_dump
+from tests.reliability.helpers import kill_when, log_reaches
 from tests.replay.helpers import log_contents, replay_json, versions_are_contiguous
 
 
@@ -109,13 +108,9 @@ def test_a_replay_killed_with_sigkill_resumes_without_loss_or_doubles(
         str(dump),
     ]
     kills = 0
-    for delay in (0.4, 0.7, 1.0, 1.3):
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        time.sleep(delay)
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-            kills += 1
-        process.wait()
+    for fraction in (0.1, 0.3, 0.5, 0.7):  # killed once the log holds that much of it
+        wanted = int(fraction * len(expected))
+        kills += kill_when(command, log_reaches(store, wanted))
     assert kills > 0, "the replay finished before it could be killed: use a larger dump"
     finished = subprocess.run(command, capture_output=True, check=False)
     assert finished.returncode == 0, finished.stderr.decode()
