@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -170,7 +171,7 @@ def generate(
     legacy: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.0,
     courses: Annotated[int | None, typer.Option(min=1)] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")
+        Path | None, typer.Option("--output", "-o", help="File to write (default stdout); gzip-compressed if it ends in .gz.")
     ] = None,
 ) -> None:
     """Write a realistic synthetic dump (deterministic for a seed)."""
@@ -189,6 +190,8 @@ def generate(
     if output is None:
         write_dump(settings, sys.stdout.buffer)
         return
-    with output.open("wb") as target:
+    # Compressed by the file's name, as the replay reads it: "x.jsonl.gz" is gzip.
+    opener = gzip.open if output.name.lower().endswith(".gz") else open
+    with opener(output, "wb") as target:
         written = write_dump(settings, target)
     err.print(f"wrote {written:,} events (~{estimate_events(settings):,} estimated) to {output}")
