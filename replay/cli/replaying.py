@@ -171,7 +171,12 @@ def generate(
     legacy: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.0,
     courses: Annotated[int | None, typer.Option(min=1)] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File to write (default stdout); gzip-compressed if it ends in .gz.")
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="File to write (default stdout); gzip-compressed if it ends in .gz.",
+        ),
     ] = None,
 ) -> None:
     """Write a realistic synthetic dump (deterministic for a seed)."""
