@@ -183,9 +183,7 @@ def test_libpq_parameters_in_a_url_are_kept_apart_from_the_logs_address() -> Non
 
 
 @pytest.mark.postgres
-def test_libpq_parameters_in_the_url_reach_every_connection(
-    pg_store_url: str, dump: Path
-) -> None:
+def test_libpq_parameters_in_the_url_reach_every_connection(pg_store_url: str, dump: Path) -> None:
     """Managed PostgreSQL URLs carry sslmode and the like: they were refused."""
     from replay.store.location import open_store
 
