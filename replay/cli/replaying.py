@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, BinaryIO, cast
 
 import orjson
 import typer
@@ -80,6 +80,9 @@ def replay(
         _print_summary(summary)
 
 
+SKIPPED_SHOWN = 20
+
+
 def _print_summary(summary: ReplaySummary) -> None:
     table = Table(title="replay", show_header=False, title_justify="left")
     table.add_column(style="bold")
@@ -92,6 +95,11 @@ def _print_summary(summary: ReplaySummary) -> None:
     table.add_row("quarantined", f"{summary.quarantined_total:,}")
     for reason, count in sorted(summary.quarantined.items()):
         table.add_row(f"  {reason}", f"{count:,}")
+    table.add_row("files skipped", f"{len(summary.skipped):,}")
+    for path, reason in summary.skipped[:SKIPPED_SHOWN]:
+        table.add_row(f"  {path}", reason)
+    if len(summary.skipped) > SKIPPED_SHOWN:
+        table.add_row(f"  and {len(summary.skipped) - SKIPPED_SHOWN:,} more", "see --json")
     table.add_row("elapsed", f"{summary.elapsed_seconds:.2f} s")
     table.add_row("events/s", f"{summary.events_per_second:,.0f}")
     out.print(table)
@@ -196,7 +204,10 @@ def generate(
         write_dump(settings, sys.stdout.buffer)
         return
     # Compressed by the file's name, as the replay reads it: "x.jsonl.gz" is gzip.
-    opener = gzip.open if output.name.lower().endswith(".gz") else open
-    with opener(output, "wb") as target:
-        written = write_dump(settings, target)
+    with output.open("wb") as file:
+        if output.name.lower().endswith(".gz"):
+            with gzip.GzipFile(fileobj=file, mode="wb") as packed:
+                written = write_dump(settings, cast(BinaryIO, packed))
+        else:
+            written = write_dump(settings, file)
     err.print(f"wrote {written:,} events (~{estimate_events(settings):,} estimated) to {output}")

@@ -61,6 +61,8 @@ class ReplaySummary:
     appended_by_type: Counter[str] = field(default_factory=Counter)
     elapsed_seconds: float = 0.0
     bytes_read: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(path, why): what the directories named held that was not read."""
 
     @property
     def quarantined_total(self) -> int:
@@ -82,6 +84,7 @@ class ReplaySummary:
             "appended_by_type": dict(sorted(self.appended_by_type.items())),
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "events_per_second": round(self.events_per_second, 1),
+            "skipped": [{"path": path, "reason": reason} for path, reason in self.skipped],
         }
 
 

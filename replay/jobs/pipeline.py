@@ -106,6 +106,7 @@ def _append(
     finally:
         quarantine.close()
         log.close()
+    summary.skipped = [(skipped.path, skipped.reason) for skipped in reader.skipped]
     return summary
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +194,36 @@ def test_a_missing_dump_path_is_a_usage_error(tmp_path: Path) -> None:
     result = run("replay", "--store", str(tmp_path / "store"), str(tmp_path / "absent.jsonl"))
     assert result.exit_code == 2
     assert "absent.jsonl" in result.stderr
+
+
+def test_the_summary_lists_what_a_directory_held_that_was_not_read(
+    tmp_path: Path, reference_dump: Path
+) -> None:
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    reference_dump.rename(dumps / "reference.jsonl")
+    (dumps / "a.log").write_text("x\n")
+    (dumps / "b.jsonl.bz2").write_bytes(b"BZh9")
+    os.symlink("/dev/null", dumps / "c.jsonl")  # never opened (a FIFO would block)
+
+    summary = replay_json(tmp_path / "store", dumps)
+
+    assert summary["appended"] > 0
+    assert summary["skipped"] == [
+        {
+            "path": str(dumps / "a.log"),
+            "reason": "not a dump file (.jsonl, .ndjson or .json, optionally .gz)",
+        },
+        {
+            "path": str(dumps / "b.jsonl.bz2"),
+            "reason": "not a dump file (.jsonl, .ndjson or .json, optionally .gz)",
+        },
+        {"path": str(dumps / "c.jsonl"), "reason": "a device, never opened"},
+    ]
+    table = run("replay", "--store", str(tmp_path / "store"), str(dumps))
+    assert table.exit_code == 0, table.output
+    assert "files skipped" in table.stdout
+    assert "a device, never opened" in table.stdout
 
 
 def test_the_log_versions_are_contiguous_per_aggregate(
