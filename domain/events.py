@@ -74,6 +74,11 @@ PERSONAL_METADATA = frozenset(
 )
 """Request metadata that identifies the acting person and that mastery never needs."""
 
+WORKFLOW_STATES = frozenset({"active", "deleted"})
+"""The states Canvas's live-events reference gives these six entities (results drop out of
+rollups when deleted). Any other value is refused, never read as active: "DELETED" from a
+re-export would otherwise count a deleted result."""
+
 EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
 
@@ -168,6 +173,13 @@ def parse_event(
         )
 
     body = json_ready(body_model)
+    state = body.get("workflow_state")
+    if state is not None and state not in WORKFLOW_STATES:
+        return Rejection(
+            "unknown-workflow-state",
+            f"{name}: body.workflow_state {state!r} is not one of Canvas's states "
+            f"({', '.join(sorted(WORKFLOW_STATES))}, lower case): it would be counted as active",
+        )
     root_account = metadata.root_account_id or metadata.root_account_uuid or "unknown"
     canonical_time = event_time.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     fingerprint = fingerprint_of(name, canonical_time, body)

@@ -9,13 +9,25 @@ of the validation together).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict
 
 CanvasId = str
 """An id, already normalised by `domain.ids.normalise_ids` before validation."""
 OptionalId = str | None
+
+
+def _not_a_boolean(value: Any) -> Any:
+    """Pydantic's lax mode reads true as 1: a boolean score is a wrong type, not a 1."""
+    if value is True or value is False:
+        raise ValueError("a boolean is not a number")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_not_a_boolean)]
+"""A float field that takes ints and numeric strings, never a boolean."""
+WholeNumber = Annotated[int, BeforeValidator(_not_a_boolean)]
 
 
 class Payload(BaseModel):
@@ -43,13 +55,13 @@ class Metadata(Payload):
 
 class RubricRating(Payload):
     description: str | None = None
-    points: float | None = None
+    points: Number | None = None
 
 
 class RubricCriterion(Payload):
     description: str | None = None
-    points_possible: float | None = None
-    mastery_points: float | None = None
+    points_possible: Number | None = None
+    mastery_points: Number | None = None
     ratings: list[RubricRating] | None = None
 
 
@@ -63,7 +75,7 @@ class OutcomeBody(Payload):
     description: str | None = None
     vendor_guid: OptionalId = None
     calculation_method: str | None = None
-    calculation_int: int | None = None
+    calculation_int: WholeNumber | None = None
     rubric_criterion: RubricCriterion | None = None
     workflow_state: str | None = None
     updated_at: AwareDatetime | None = None
@@ -101,14 +113,14 @@ class ResultBody(Payload):
     result_context_id: OptionalId = None
     result_context_type: str | None = None
     result_context_uuid: str | None = None
-    score: float | None = None
-    possible: float | None = None
-    percent: float | None = None
+    score: Number | None = None
+    possible: Number | None = None
+    percent: Number | None = None
     mastery: bool | None = None
-    original_score: float | None = None
-    original_possible: float | None = None
+    original_score: Number | None = None
+    original_possible: Number | None = None
     original_mastery: bool | None = None
-    attempt: int | None = None
+    attempt: WholeNumber | None = None
     title: str | None = None
     assessed_at: AwareDatetime | None = None
     created_at: AwareDatetime | None = None
@@ -125,7 +137,7 @@ class ResultBody(Payload):
 class ProficiencyRating(Payload):
     outcome_proficiency_rating_id: OptionalId = None
     description: str | None = None
-    points: float | None = None
+    points: Number | None = None
     mastery: bool | None = None
     color: str | None = None
     workflow_state: str | None = None
@@ -147,7 +159,7 @@ class CalculationMethodBody(Payload):
     context_type: str | None = None
     context_id: OptionalId = None
     calculation_method: str | None = None
-    calculation_int: int | None = None
+    calculation_int: WholeNumber | None = None
     workflow_state: str | None = None
     updated_at: AwareDatetime | None = None
 

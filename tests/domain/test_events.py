@@ -188,6 +188,59 @@ def test_unusable_events_are_rejected_with_a_reason(payload: Any, change: Any, r
     assert rejection.detail
 
 
+@pytest.mark.parametrize(
+    ("part", "field"),
+    [
+        ("body", "score"),
+        ("body", "possible"),
+        ("body", "percent"),
+        ("body", "attempt"),
+    ],
+)
+def test_a_boolean_in_a_numeric_field_is_a_wrong_type_not_a_one(
+    payload: Any, part: str, field: str
+) -> None:
+    envelope = payload("learning_outcome_result_created")
+    envelope[part][field] = True
+    rejection = rejected(envelope)
+    assert rejection.reason == "wrong-type"
+    assert f"{part}.{field}" in rejection.detail
+
+
+def test_a_boolean_in_a_nested_numeric_field_is_a_wrong_type(payload: Any) -> None:
+    envelope = payload("learning_outcome_created")
+    envelope["body"]["rubric_criterion"]["mastery_points"] = False
+    assert rejected(envelope).reason == "wrong-type"
+    envelope = payload("learning_outcome_created")
+    envelope["body"]["calculation_int"] = True
+    assert rejected(envelope).reason == "wrong-type"
+
+
+def test_numbers_as_numbers_or_numeric_strings_are_still_read(payload: Any) -> None:
+    envelope = payload("learning_outcome_result_created")
+    envelope["body"]["score"] = "2.5"
+    envelope["body"]["possible"] = 3
+    assert parsed(envelope).body["score"] == 2.5
+
+
+@pytest.mark.parametrize("state", ["DELETED", "Active", "retired", ""])
+def test_an_unknown_workflow_state_is_refused_never_read_as_active(
+    payload: Any, state: str
+) -> None:
+    envelope = payload("learning_outcome_result_created")
+    envelope["body"]["workflow_state"] = state
+    rejection = rejected(envelope)
+    assert rejection.reason == "unknown-workflow-state"
+    assert repr(state) in rejection.detail and "active, deleted" in rejection.detail
+
+
+@pytest.mark.parametrize("state", ["active", "deleted"])
+def test_canvas_workflow_states_are_accepted(payload: Any, state: str) -> None:
+    envelope = payload("learning_outcome_link_updated")
+    envelope["body"]["workflow_state"] = state
+    assert parsed(envelope).body["workflow_state"] == state
+
+
 def test_a_rejection_names_the_field_and_the_problem(payload: Any) -> None:
     envelope = payload("learning_outcome_result_created")
     envelope["body"]["score"] = "five"
