@@ -51,6 +51,13 @@ def replay(
             show_default=False,
         ),
     ] = None,
+    assume_utc: Annotated[
+        bool,
+        typer.Option(
+            help="Read event times without a time zone as UTC (for dumps re-exported by "
+            "other tools; Canvas always sends UTC). Else such lines are quarantined."
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Append the Learning events of dumps to the log (duplicates are stored once)."""
@@ -66,7 +73,10 @@ def replay(
             opened,
             paths,
             ReplayOptions(
-                strict=strict, keep_request_metadata=keep_request_metadata, batch_size=batch_size
+                strict=strict,
+                keep_request_metadata=keep_request_metadata,
+                batch_size=batch_size,
+                assume_utc=assume_utc,
             ),
             stdin=sys.stdin.buffer,
         )

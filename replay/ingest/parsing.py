@@ -60,6 +60,7 @@ def parse_records(
     strict: bool = False,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     bytes_read: Callable[[], int] = lambda: 0,
+    assume_utc: bool = False,
 ) -> Iterator[ParsedBatch]:
     """Judge records into batches of at most `batch_size` events.
 
@@ -73,7 +74,12 @@ def parse_records(
         if record.event is None:
             rejection = record.rejection or _UNREADABLE
         else:
-            parsed = parse_event(record.event, now=now, keep_request_metadata=keep_request_metadata)
+            parsed = parse_event(
+                record.event,
+                now=now,
+                keep_request_metadata=keep_request_metadata,
+                assume_utc=assume_utc,
+            )
             if isinstance(parsed, CanvasEvent):
                 batch.events.append(parsed)
                 if len(batch.events) >= batch_size:
@@ -101,6 +107,7 @@ def parse_dumps(
     batch_size: int,
     keep_request_metadata: bool = False,
     strict: bool = False,
+    assume_utc: bool = False,
 ) -> Iterator[ParsedBatch]:
     """The parsed batches of a dump, from a worker process when that pays."""
     in_process = (
@@ -116,18 +123,19 @@ def parse_dumps(
             keep_request_metadata=keep_request_metadata,
             strict=strict,
             bytes_read=lambda: reader.bytes_read,
+            assume_utc=assume_utc,
         )
-    return _from_worker(reader, batch_size, keep_request_metadata)
+    return _from_worker(reader, batch_size, keep_request_metadata, assume_utc)
 
 
 def _from_worker(
-    reader: DumpReader, batch_size: int, keep_request_metadata: bool
+    reader: DumpReader, batch_size: int, keep_request_metadata: bool, assume_utc: bool = False
 ) -> Iterator[ParsedBatch]:
     """Start the worker now (before the caller opens the log), read from it later."""
     receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
     worker = multiprocessing.get_context("fork").Process(
         target=_work,
-        args=(reader, batch_size, keep_request_metadata, sender, receiver),
+        args=(reader, batch_size, keep_request_metadata, sender, receiver, assume_utc),
         name="mastery-parse",
         daemon=True,
     )
@@ -163,6 +171,7 @@ def _work(
     keep_request_metadata: bool,
     sender: multiprocessing.connection.Connection,
     receiver: multiprocessing.connection.Connection | None = None,
+    assume_utc: bool = False,
 ) -> None:
     # The fork copied the main process's end of the pipe: close it, or the pipe keeps
     # a reader after the main process dies (kill -9) and this process blocks forever
@@ -175,6 +184,7 @@ def _work(
             batch_size=batch_size,
             keep_request_metadata=keep_request_metadata,
             bytes_read=lambda: reader.bytes_read,
+            assume_utc=assume_utc,
         ):
             sender.send(_encode(batch))
         sender.send(("done",))

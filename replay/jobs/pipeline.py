@@ -36,6 +36,7 @@ class ReplayOptions:
     keep_request_metadata: bool = False
     batch_size: int = 2_000
     max_line_bytes: int = 1_000_000
+    assume_utc: bool = False
 
 
 def run_replay(
@@ -68,6 +69,7 @@ def _replay(
         batch_size=options.batch_size,
         keep_request_metadata=options.keep_request_metadata,
         strict=options.strict,
+        assume_utc=options.assume_utc,
     )
     large = not options.strict and (reader.total_bytes or 0) >= WORKER_THRESHOLD_BYTES
     projection: AbstractContextManager[object] = (

@@ -226,6 +226,23 @@ def test_the_summary_lists_what_a_directory_held_that_was_not_read(
     assert "a device, never opened" in table.stdout
 
 
+def test_assume_utc_stores_a_dump_re_exported_without_time_zones(
+    tmp_path: Path, reference_payloads_by_name: dict[str, Any]
+) -> None:
+    envelope = reference_payloads_by_name["learning_outcome_created"]
+    envelope["metadata"]["event_time"] = "2024-09-02 10:30:00"
+    dump = write_jsonl(tmp_path / "reexported.jsonl", [envelope])
+
+    refused = replay_json(tmp_path / "a", dump)
+    assert refused["quarantined_by_reason"] == {"wrong-type": 1}
+    shown = run("quarantine", "--store", str(tmp_path / "a"), "--json")
+    assert "--assume-utc" in orjson.loads(shown.stdout)["detail"]
+
+    stored = replay_json(tmp_path / "b", dump, extra=("--assume-utc",))
+    assert stored["appended"] == 1 and stored["quarantined"] == 0
+    assert stored_events(tmp_path / "b")[0]["metadata"]["event_time"] == "2024-09-02T10:30:00.000Z"
+
+
 def test_the_log_versions_are_contiguous_per_aggregate(
     tmp_path: Path, reference_dump: Path
 ) -> None:
