@@ -8,6 +8,7 @@ again adds nothing here either.
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from domain.rejections import Rejection
 from replay.ingest.sources import Location
 
 TABLE = "quarantine"
+LOCK_WAIT_SECONDS = 600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +37,10 @@ class QuarantinedLine:
 
 class Quarantine:
     def __init__(self, path: Path) -> None:
-        self._db = sqlite_utils.Database(path)
+        # Another replay may be writing its refused lines: wait for it (10 min), do not fail.
+        self._db = sqlite_utils.Database(
+            sqlite3.connect(path, timeout=LOCK_WAIT_SECONDS, check_same_thread=False)
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._pending: list[dict[str, Any]] = []
         if TABLE not in self._db.table_names():
