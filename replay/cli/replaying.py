@@ -105,6 +105,7 @@ def _print_summary(summary: ReplaySummary) -> None:
     table.add_row("quarantined", f"{summary.quarantined_total:,}")
     for reason, count in sorted(summary.quarantined.items()):
         table.add_row(f"  {reason}", f"{count:,}")
+    table.add_row("quarantine resolved", f"{summary.resolved:,}")
     table.add_row("files skipped", f"{len(summary.skipped):,}")
     for path, reason in summary.skipped[:SKIPPED_SHOWN]:
         table.add_row(f"  {path}", reason)
@@ -148,12 +149,30 @@ def quarantine_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="JSON lines, with the raw bytes as text.")
     ] = False,
+    source: Annotated[
+        str | None, typer.Option(help="Only lines from this file (as the replay named it).")
+    ] = None,
+    clear: Annotated[
+        bool,
+        typer.Option(
+            "--clear",
+            help="Delete the lines of --reason and/or --source (all, without them) and "
+            "print how many.",
+        ),
+    ] = False,
 ) -> None:
     """The lines that could not be used, with where they came from and why."""
     opened = existing_store(store, read_models)
     quarantine = Quarantine(opened.quarantine_path)
     try:
-        lines = list(quarantine.lines(reason=reason, limit=limit))
+        if clear:
+            cleared = quarantine.clear(reason=reason, source=source)
+            if as_json:
+                sys.stdout.write(orjson.dumps({"cleared": cleared}).decode() + "\n")
+            else:
+                out.print(f"cleared {cleared:,} quarantined line{'' if cleared == 1 else 's'}")
+            return
+        lines = list(quarantine.lines(reason=reason, limit=limit, source=source))
     finally:
         quarantine.close()
     if as_json:

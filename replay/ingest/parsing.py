@@ -50,6 +50,8 @@ class ParsedBatch:
     read: int = 0
     not_learning: int = 0
     bytes_read: int = 0
+    resolved: list[tuple[Location, bytes]] = field(default_factory=list)
+    """Lines used at a place the quarantine holds an entry for (see Quarantine.resolve)."""
 
 
 def parse_records(
@@ -61,8 +63,12 @@ def parse_records(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     bytes_read: Callable[[], int] = lambda: 0,
     assume_utc: bool = False,
+    watch: frozenset[tuple[str, int, int | None]] = frozenset(),
 ) -> Iterator[ParsedBatch]:
     """Judge records into batches of at most `batch_size` events.
+
+    A record used at a place in `watch` (where the quarantine holds an entry) is
+    noted in its batch's `resolved`.
 
     In strict mode the first rejection raises StrictModeStop, after the batch of
     the events before it has been yielded (and so appended by the consumer).
@@ -80,6 +86,10 @@ def parse_records(
                 keep_request_metadata=keep_request_metadata,
                 assume_utc=assume_utc,
             )
+            if watch and not isinstance(parsed, Rejection):
+                place = (record.location.source, record.location.line, record.location.item)
+                if place in watch:
+                    batch.resolved.append((record.location, record.raw))
             if isinstance(parsed, CanvasEvent):
                 batch.events.append(parsed)
                 if len(batch.events) >= batch_size:
@@ -108,6 +118,7 @@ def parse_dumps(
     keep_request_metadata: bool = False,
     strict: bool = False,
     assume_utc: bool = False,
+    watch: frozenset[tuple[str, int, int | None]] = frozenset(),
 ) -> Iterator[ParsedBatch]:
     """The parsed batches of a dump, from a worker process when that pays."""
     in_process = (
@@ -124,18 +135,23 @@ def parse_dumps(
             strict=strict,
             bytes_read=lambda: reader.bytes_read,
             assume_utc=assume_utc,
+            watch=watch,
         )
-    return _from_worker(reader, batch_size, keep_request_metadata, assume_utc)
+    return _from_worker(reader, batch_size, keep_request_metadata, assume_utc, watch)
 
 
 def _from_worker(
-    reader: DumpReader, batch_size: int, keep_request_metadata: bool, assume_utc: bool = False
+    reader: DumpReader,
+    batch_size: int,
+    keep_request_metadata: bool,
+    assume_utc: bool = False,
+    watch: frozenset[tuple[str, int, int | None]] = frozenset(),
 ) -> Iterator[ParsedBatch]:
     """Start the worker now (before the caller opens the log), read from it later."""
     receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
     worker = multiprocessing.get_context("fork").Process(
         target=_work,
-        args=(reader, batch_size, keep_request_metadata, sender, receiver, assume_utc),
+        args=(reader, batch_size, keep_request_metadata, sender, receiver, assume_utc, watch),
         name="mastery-parse",
         daemon=True,
     )
@@ -172,6 +188,7 @@ def _work(
     sender: multiprocessing.connection.Connection,
     receiver: multiprocessing.connection.Connection | None = None,
     assume_utc: bool = False,
+    watch: frozenset[tuple[str, int, int | None]] = frozenset(),
 ) -> None:
     # The fork copied the main process's end of the pipe: close it, or the pipe keeps
     # a reader after the main process dies (kill -9) and this process blocks forever
@@ -185,6 +202,7 @@ def _work(
             keep_request_metadata=keep_request_metadata,
             bytes_read=lambda: reader.bytes_read,
             assume_utc=assume_utc,
+            watch=watch,
         ):
             sender.send(_encode(batch))
         sender.send(("done",))
@@ -213,17 +231,26 @@ def _encode(batch: ParsedBatch) -> tuple[Any, ...]:
             for e in batch.events
         ]
     )
-    return ("batch", events, batch.refused, batch.read, batch.not_learning, batch.bytes_read)
+    return (
+        "batch",
+        events,
+        batch.refused,
+        batch.read,
+        batch.not_learning,
+        batch.bytes_read,
+        batch.resolved,
+    )
 
 
 def _decode(message: tuple[Any, ...]) -> ParsedBatch:
-    _, events, refused, read, not_learning, bytes_read = message
+    _, events, refused, read, not_learning, bytes_read, resolved = message
     return ParsedBatch(
         events=[_event(fields) for fields in orjson.loads(events)],
         refused=refused,
         read=read,
         not_learning=not_learning,
         bytes_read=bytes_read,
+        resolved=resolved,
     )
 
 

@@ -64,12 +64,18 @@ def _replay(
     from replay.ingest.parsing import WORKER_THRESHOLD_BYTES, parse_dumps
 
     reader = DumpReader(paths, stdin=stdin, max_line_bytes=options.max_line_bytes)
+    quarantine = Quarantine(store.quarantine_path)
+    try:  # where this replay may resolve quarantine entries (see Quarantine.resolve)
+        watch = quarantine.places(reader.files)
+    finally:
+        quarantine.close()
     batches = parse_dumps(
         reader,
         batch_size=options.batch_size,
         keep_request_metadata=options.keep_request_metadata,
         strict=options.strict,
         assume_utc=options.assume_utc,
+        watch=watch,
     )
     large = not options.strict and (reader.total_bytes or 0) >= WORKER_THRESHOLD_BYTES
     projection: AbstractContextManager[object] = (

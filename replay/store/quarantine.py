@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +43,9 @@ class Quarantine:
         )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._pending: list[dict[str, Any]] = []
+        self._resolving: list[tuple[str, int, int | None, bytes]] = []
+        self.resolved = 0
+        """Entries this object deleted because their place was later read whole."""
         if TABLE not in self._db.table_names():
             self._db.table(TABLE).create(
                 {
@@ -79,11 +82,50 @@ class Quarantine:
             }
         )
 
+    def resolve(self, location: Location, raw: bytes) -> None:
+        """The line at `location` was read and used: its entries whose bytes were the
+        beginning of `raw` are resolved (deleted at the next flush). That is a line
+        quarantined while a file was still being written (`not-json`, half a line) or a
+        file's break (`truncated-gzip` at that line, empty bytes), now read whole; an
+        entry of another input that happened to sit at that place (stdin, a replaced
+        file) has other bytes and stays."""
+        self._resolving.append((location.source, location.line, location.item, raw))
+
     def flush(self) -> None:
-        if self._pending:
+        if self._pending or self._resolving:
             with self._db.conn:
-                self._db.table(TABLE).insert_all(self._pending, ignore=True)
+                if self._pending:
+                    self._db.table(TABLE).insert_all(self._pending, ignore=True)
+                for source, line, item, raw in self._resolving:
+                    cursor = self._db.conn.execute(
+                        f"DELETE FROM {TABLE} WHERE source = ? AND line = ? AND item IS ? "
+                        "AND substr(?, 1, length(raw)) = raw",
+                        [source, line, item, raw],
+                    )
+                    self.resolved += cursor.rowcount
             self._pending.clear()
+            self._resolving.clear()
+
+    def places(self, sources: Iterable[str]) -> frozenset[tuple[str, int, int | None]]:
+        """(source, line, item) of the entries from these sources: where a replay of
+        them should look for lines that resolve an entry (usually none at all)."""
+        found: set[tuple[str, int, int | None]] = set()
+        wanted = list(dict.fromkeys(sources))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT source, line, item FROM {TABLE} WHERE source IN ({marks})", chunk
+            )
+            found.update((source, line, item) for source, line, item in rows)
+        return frozenset(found)
+
+    def clear(self, reason: str | None = None, source: str | None = None) -> int:
+        """Delete the entries of this reason and/or source (all, if neither); how many."""
+        where, params = _filters(reason, source)
+        with self._db.conn:
+            cursor = self._db.conn.execute(f"DELETE FROM {TABLE} {where}", params)
+        return int(cursor.rowcount)
 
     def count(self) -> int:
         return self._db.table(TABLE).count
@@ -95,10 +137,9 @@ class Quarantine:
         return {reason: count for reason, count in rows}
 
     def lines(
-        self, reason: str | None = None, limit: int | None = None
+        self, reason: str | None = None, limit: int | None = None, source: str | None = None
     ) -> Iterator[QuarantinedLine]:
-        where = "WHERE reason = ?" if reason else ""
-        params: list[Any] = [reason] if reason else []
+        where, params = _filters(reason, source)
         sql = (
             f"SELECT source, line, item, reason, detail, raw, quarantined_at FROM {TABLE} "
             f"{where} ORDER BY source, line, item"
@@ -112,3 +153,14 @@ class Quarantine:
     def close(self) -> None:
         self.flush()
         self._db.close()
+
+
+def _filters(reason: str | None, source: str | None) -> tuple[str, list[Any]]:
+    conditions, params = [], []
+    if reason:
+        conditions.append("reason = ?")
+        params.append(reason)
+    if source:
+        conditions.append("source = ?")
+        params.append(source)
+    return ("WHERE " + " AND ".join(conditions) if conditions else ""), params
