@@ -63,7 +63,7 @@ def parse_records(
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     bytes_read: Callable[[], int] = lambda: 0,
     assume_utc: bool = False,
-    watch: frozenset[tuple[str, int, int | None]] = frozenset(),
+    watch: frozenset[tuple[str, int]] = frozenset(),
 ) -> Iterator[ParsedBatch]:
     """Judge records into batches of at most `batch_size` events.
 
@@ -86,10 +86,12 @@ def parse_records(
                 keep_request_metadata=keep_request_metadata,
                 assume_utc=assume_utc,
             )
-            if watch and not isinstance(parsed, Rejection):
-                place = (record.location.source, record.location.line, record.location.item)
-                if place in watch:
-                    batch.resolved.append((record.location, record.raw))
+            if (  # the tuple is made only when the quarantine has a place to watch
+                watch
+                and (record.location.source, record.location.line) in watch
+                and not isinstance(parsed, Rejection)
+            ):
+                batch.resolved.append((record.location, record.raw))
             if isinstance(parsed, CanvasEvent):
                 batch.events.append(parsed)
                 if len(batch.events) >= batch_size:
@@ -118,7 +120,7 @@ def parse_dumps(
     keep_request_metadata: bool = False,
     strict: bool = False,
     assume_utc: bool = False,
-    watch: frozenset[tuple[str, int, int | None]] = frozenset(),
+    watch: frozenset[tuple[str, int]] = frozenset(),
 ) -> Iterator[ParsedBatch]:
     """The parsed batches of a dump, from a worker process when that pays."""
     in_process = (
@@ -145,7 +147,7 @@ def _from_worker(
     batch_size: int,
     keep_request_metadata: bool,
     assume_utc: bool = False,
-    watch: frozenset[tuple[str, int, int | None]] = frozenset(),
+    watch: frozenset[tuple[str, int]] = frozenset(),
 ) -> Iterator[ParsedBatch]:
     """Start the worker now (before the caller opens the log), read from it later."""
     receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
@@ -188,7 +190,7 @@ def _work(
     sender: multiprocessing.connection.Connection,
     receiver: multiprocessing.connection.Connection | None = None,
     assume_utc: bool = False,
-    watch: frozenset[tuple[str, int, int | None]] = frozenset(),
+    watch: frozenset[tuple[str, int]] = frozenset(),
 ) -> None:
     # The fork copied the main process's end of the pipe: close it, or the pipe keeps
     # a reader after the main process dies (kill -9) and this process blocks forever

@@ -106,18 +106,21 @@ class Quarantine:
             self._pending.clear()
             self._resolving.clear()
 
-    def places(self, sources: Iterable[str]) -> frozenset[tuple[str, int, int | None]]:
-        """(source, line, item) of the entries from these sources: where a replay of
-        them should look for lines that resolve an entry (usually none at all)."""
-        found: set[tuple[str, int, int | None]] = set()
+    def places(self, sources: Iterable[str]) -> frozenset[tuple[str, int]]:
+        """(source, line) of the last quarantined line of each of these sources: where
+        a replay of them may resolve an entry. Only the last: a line half written, or a
+        file's break, is the last thing read from a file; so this stays one place a
+        source however many lines a bad dump put in the quarantine."""
+        found: set[tuple[str, int]] = set()
         wanted = list(dict.fromkeys(sources))
         for start in range(0, len(wanted), 500):
             chunk = wanted[start : start + 500]
             marks = ",".join("?" * len(chunk))
             rows = self._db.execute(
-                f"SELECT source, line, item FROM {TABLE} WHERE source IN ({marks})", chunk
+                f"SELECT source, MAX(line) FROM {TABLE} WHERE source IN ({marks}) GROUP BY source",
+                chunk,
             )
-            found.update((source, line, item) for source, line, item in rows)
+            found.update((source, line) for source, line in rows)
         return frozenset(found)
 
     def clear(self, reason: str | None = None, source: str | None = None) -> int:
