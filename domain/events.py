@@ -75,6 +75,11 @@ PERSONAL_METADATA = frozenset(
 )
 """Request metadata that identifies the acting person and that mastery never needs."""
 
+WORKFLOW_STATES = frozenset({"active", "deleted"})
+"""The states Canvas's live-events reference gives these six entities (results drop out of
+rollups when deleted). Any other value is refused, never read as active: "DELETED" from a
+re-export would otherwise count a deleted result."""
+
 EARLIEST_EVENT_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_TOLERANCE = timedelta(days=1)
 
@@ -106,8 +111,10 @@ def parse_event(
     *,
     now: datetime,
     keep_request_metadata: bool = False,
+    assume_utc: bool = False,
 ) -> CanvasEvent | NotLearning | Rejection:
-    """Judge one decoded envelope. `now` bounds plausible event times."""
+    """Judge one decoded envelope. `now` bounds plausible event times; `assume_utc`
+    reads times without a time zone as UTC (else they are refused, with a hint)."""
     metadata_in = envelope.get("metadata")
     if not isinstance(metadata_in, dict):
         return Rejection("missing-metadata", "the event has no 'metadata' object")
@@ -139,11 +146,21 @@ def parse_event(
         body_in = normalise_ids(body_in)
     except InvalidId as error:
         return Rejection("wrong-type", f"{name}: body.{error}")
-    try:
-        metadata = Metadata.model_validate(metadata_in)
-        body_model = event_type.body_model.model_validate(body_in)
-    except ValidationError as error:
-        return _rejection_from(name, error, "metadata" if _in_metadata(error) else "body")
+    for _attempt in range(3):  # metadata, then body, may each need their times made UTC
+        try:
+            metadata = Metadata.model_validate(metadata_in)
+            body_model = event_type.body_model.model_validate(body_in)
+            break
+        except ValidationError as error:
+            naive = _naive_times(error)
+            if not (assume_utc and naive):
+                return _rejection_from(name, error, "metadata" if _in_metadata(error) else "body")
+            if _in_metadata(error):
+                metadata_in = _as_utc(metadata_in, naive)
+            else:
+                body_in = _as_utc(body_in, naive)
+    else:  # pragma: no cover - every naive time was made UTC on an earlier pass
+        return Rejection("wrong-type", f"{name}: times without a time zone")
 
     try:
         event_time = metadata.event_time.astimezone(UTC)
@@ -156,6 +173,13 @@ def parse_event(
         )
 
     body = json_ready(body_model)
+    state = body.get("workflow_state")
+    if state is not None and state not in WORKFLOW_STATES:
+        return Rejection(
+            "unknown-workflow-state",
+            f"{name}: body.workflow_state {state!r} is not one of Canvas's states "
+            f"({', '.join(sorted(WORKFLOW_STATES))}, lower case): it would be counted as active",
+        )
     root_account = metadata.root_account_id or metadata.root_account_uuid or "unknown"
     canonical_time = event_time.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     fingerprint = fingerprint_of(name, canonical_time, body)
@@ -227,6 +251,36 @@ def _legacy_result_key(body: Mapping[str, Any], fingerprint: str) -> str:
     return "legacy-" + hashlib.blake2b("\x00".join(parts).encode(), digest_size=10).hexdigest()
 
 
+NAIVE_TIME_HINT = (
+    "; Canvas sends UTC times: if this dump was re-exported without time zones, replay it "
+    "with --assume-utc"
+)
+
+
+def _naive_times(error: ValidationError) -> list[tuple[int | str, ...]]:
+    """Where the validation found a time without a time zone (rare: only on failure)."""
+    return [
+        item["loc"]
+        for item in error.errors(include_url=False)
+        if item["type"] == "timezone_aware" and isinstance(item["input"], str)
+    ]
+
+
+def _as_utc(data: dict[str, Any], places: list[tuple[int | str, ...]]) -> dict[str, Any]:
+    """A copy of `data` whose times at `places` say UTC ("Z" appended), copying only
+    the containers on the way to them."""
+    root: Any = dict(data)
+    for place in places:
+        node = root
+        for step in place[:-1]:
+            child = node[step]
+            node[step] = child = dict(child) if isinstance(child, dict) else list(child)
+            node = child
+        node[place[-1]] = node[place[-1]] + "Z"
+    copied: dict[str, Any] = root
+    return copied
+
+
 def _in_metadata(error: ValidationError) -> bool:
     return error.title == Metadata.__name__
 
@@ -241,6 +295,8 @@ def _rejection_from(name: str, error: ValidationError, part: str) -> Rejection:
         problems.append(f"{where}: {message}")
     more = error.error_count() - len(problems)
     detail = "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
+    if _naive_times(error):
+        detail += NAIVE_TIME_HINT
     return Rejection(_reason_of(error), f"{name}: {detail}")
 
 

@@ -12,7 +12,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+)
 from pydantic_core import PydanticCustomError
 
 from domain.limits import INT64_MAX, INT64_MIN
@@ -20,8 +27,6 @@ from domain.limits import INT64_MAX, INT64_MIN
 CanvasId = str
 """An id, already normalised by `domain.ids.normalise_ids` before validation."""
 OptionalId = str | None
-StoredInt = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
-"""An integer the store can hold: a larger one would stop every projection of the log."""
 
 
 def _in_utc(value: datetime) -> datetime:
@@ -41,6 +46,20 @@ OUT_OF_RANGE_ERRORS = frozenset(
     {"greater_than_equal", "less_than_equal", "int_parsing_size", "time_out_of_range"}
 )
 """Pydantic's error types for a value beyond what a field (and so the store) holds."""
+
+
+def _not_a_boolean(value: Any) -> Any:
+    """Pydantic's lax mode reads true as 1: a boolean score is a wrong type, not a 1."""
+    if value is True or value is False:
+        raise ValueError("a boolean is not a number")
+    return value
+
+
+Number = Annotated[float, BeforeValidator(_not_a_boolean)]
+"""A float field that takes ints and numeric strings, never a boolean."""
+StoredInt = Annotated[int, BeforeValidator(_not_a_boolean), Field(ge=INT64_MIN, le=INT64_MAX)]
+"""An integer the store can hold (a larger one would stop every projection of the log),
+never a boolean."""
 
 
 class Payload(BaseModel):
@@ -68,13 +87,13 @@ class Metadata(Payload):
 
 class RubricRating(Payload):
     description: str | None = None
-    points: float | None = None
+    points: Number | None = None
 
 
 class RubricCriterion(Payload):
     description: str | None = None
-    points_possible: float | None = None
-    mastery_points: float | None = None
+    points_possible: Number | None = None
+    mastery_points: Number | None = None
     ratings: list[RubricRating] | None = None
 
 
@@ -126,12 +145,12 @@ class ResultBody(Payload):
     result_context_id: OptionalId = None
     result_context_type: str | None = None
     result_context_uuid: str | None = None
-    score: float | None = None
-    possible: float | None = None
-    percent: float | None = None
+    score: Number | None = None
+    possible: Number | None = None
+    percent: Number | None = None
     mastery: bool | None = None
-    original_score: float | None = None
-    original_possible: float | None = None
+    original_score: Number | None = None
+    original_possible: Number | None = None
     original_mastery: bool | None = None
     attempt: StoredInt | None = None
     title: str | None = None
@@ -150,7 +169,7 @@ class ResultBody(Payload):
 class ProficiencyRating(Payload):
     outcome_proficiency_rating_id: OptionalId = None
     description: str | None = None
-    points: float | None = None
+    points: Number | None = None
     mastery: bool | None = None
     color: str | None = None
     workflow_state: str | None = None

@@ -39,6 +39,7 @@ REASONS: dict[str, str] = {
     "missing-entity-id": "a Learning event without the id of its entity",
     "wrong-type": "a field of a type that cannot be coerced (the detail names it)",
     "implausible-event-time": "before 2000 or more than a day in the future",
+    "unknown-workflow-state": "a workflow_state other than active and deleted",
     "out-of-range": "an integer outside signed 64 bits, or a time that does not exist in UTC",
 }
 """Every reason code, with what it means: the quarantine's vocabulary."""

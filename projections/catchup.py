@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 import sqlite_utils
 
+from projections import write_lock
 from projections.bulk_load import bulk_loading
 from projections.hierarchy import HierarchyProjector
 from projections.log_port import LogReader, LogRow
@@ -65,8 +66,12 @@ class ReadModelError(Exception):
 def open_read_models(path: Path) -> sqlite_utils.Database:
     try:
         # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE ... COMMIT).
-        db = sqlite_utils.Database(sqlite3.connect(path, isolation_level=None))
-        db.execute("PRAGMA journal_mode=WAL")
+        connection = sqlite3.connect(
+            path, isolation_level=None, timeout=write_lock.NOTICE_AFTER_SECONDS
+        )
+        db = sqlite_utils.Database(connection)
+        # Making a new file WAL takes the write lock: two first replays meet here.
+        write_lock.waiting_for_lock(lambda: connection.execute("PRAGMA journal_mode=WAL"))
         db.execute("PRAGMA synchronous=NORMAL")
         # Version tables grow indexes keyed by random-looking ids; with SQLite's default
         # 2 MB page cache every insert re-reads index pages. 64 MB keeps them.
@@ -94,7 +99,7 @@ def _create_schema(db: sqlite_utils.Database) -> None:
     A reader that opens the file while a first replay creates it sees either no
     format (not ready) or every table: never a marked file with tables missing.
     """
-    db.execute("BEGIN IMMEDIATE")
+    write_lock.begin_immediate(db.conn)
     try:
         if read_model_format(db) is None:  # another process may have won the race
             create_bookkeeping(db)  # first: projectors may keep marks in `meta`
@@ -137,7 +142,8 @@ def catch_up(
     applied = 0
     while True:
         conn = db.conn
-        conn.execute("BEGIN IMMEDIATE")  # re-read the position under the write lock
+        # re-read the position under the write lock (waited for, if another writer has it)
+        write_lock.begin_immediate(conn)
         try:
             position = position_of(db)
             notifications = log.rows_after(position, batch_size)

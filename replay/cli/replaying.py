@@ -49,6 +49,13 @@ def replay(
             show_default=False,
         ),
     ] = None,
+    assume_utc: Annotated[
+        bool,
+        typer.Option(
+            help="Read event times without a time zone as UTC (for dumps re-exported by "
+            "other tools; Canvas always sends UTC). Else such lines are quarantined."
+        ),
+    ] = False,
     fail_on_quarantine: Annotated[
         bool,
         typer.Option(help="Exit 3 when any line was quarantined (for cron jobs)."),
@@ -61,6 +68,7 @@ def replay(
         strict=strict,
         keep_request_metadata=keep_request_metadata,
         batch_size=batch_size or (10_000 if opened.on_postgres else 2_000),
+        assume_utc=assume_utc,
     )
     head = opened.log_head()
     try:
@@ -83,6 +91,9 @@ def replay(
         raise typer.Exit(3)
 
 
+SKIPPED_SHOWN = 20
+
+
 def _print_summary(summary: ReplaySummary, location: str) -> None:
     table = Table(title="replay", show_header=False, title_justify="left")
     table.add_column(style="bold")
@@ -95,6 +106,12 @@ def _print_summary(summary: ReplaySummary, location: str) -> None:
     table.add_row("quarantined", f"{summary.quarantined_total:,}")
     for reason, count in sorted(summary.quarantined.items()):
         table.add_row(f"  {reason}", f"{count:,}")
+    table.add_row("quarantine resolved", f"{summary.resolved:,}")
+    table.add_row("files skipped", f"{len(summary.skipped):,}")
+    for path, reason in summary.skipped[:SKIPPED_SHOWN]:
+        table.add_row(f"  {path}", reason)
+    if len(summary.skipped) > SKIPPED_SHOWN:
+        table.add_row(f"  and {len(summary.skipped) - SKIPPED_SHOWN:,} more", "see --json")
     table.add_row("elapsed", f"{summary.elapsed_seconds:.2f} s")
     table.add_row("  of which appending", f"{summary.append_seconds:.2f} s")
     table.add_row("events/s", f"{summary.events_per_second:,.0f}")
@@ -139,9 +156,28 @@ def quarantine_command(
     as_json: Annotated[
         bool, typer.Option("--json", help="JSON lines, with the raw bytes as text.")
     ] = False,
+    source: Annotated[
+        str | None, typer.Option(help="Only lines from this file (as the replay named it).")
+    ] = None,
+    clear: Annotated[
+        bool,
+        typer.Option(
+            "--clear",
+            help="Delete the lines of --reason and/or --source (all, without them) and "
+            "print how many.",
+        ),
+    ] = False,
 ) -> None:
     """The lines that could not be used, with where they came from and why."""
-    lines = existing_store(store, read_models).quarantined(reason=reason, limit=limit)
+    opened = existing_store(store, read_models)
+    if clear:
+        cleared = opened.clear_quarantine(reason=reason, source=source)
+        if as_json:
+            write_json({"cleared": cleared})
+        else:
+            out.print(f"cleared {counted(cleared, 'quarantined line')}")
+        return
+    lines = opened.quarantined(reason=reason, limit=limit, source=source)
     if as_json:
         write_json_lines(service.quarantined_json(line) for line in lines)
         return
@@ -183,11 +219,16 @@ def generate(
         typer.Option(min=1, help="Courses (default: one per 30 students).", show_default=False),
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="File to write (default stdout); gzip-compressed if it ends in .gz.",
+        ),
     ] = None,
 ) -> None:
     """Write a realistic synthetic dump (deterministic for a seed)."""
-    from replay.service.synthetic import write_synthetic_dump
+    from replay.service.synthetic import write_synthetic_dump, write_synthetic_file
 
     settings = {
         "students": students,
@@ -202,6 +243,5 @@ def generate(
     if output is None:
         write_synthetic_dump(sys.stdout.buffer, **settings)
         return
-    with output.open("wb") as target:
-        written, estimated = write_synthetic_dump(target, **settings)
+    written, estimated = write_synthetic_file(output, **settings)
     err.print(f"wrote {counted(written, 'event')} (~{estimated:,} estimated) to {output}")

@@ -62,6 +62,10 @@ class ReplaySummary:
     elapsed_seconds: float = 0.0  # the whole replay: reading, appending, projecting
     append_seconds: float = 0.0  # reading and appending
     bytes_read: int = 0
+    resolved: int = 0
+    """Quarantine entries resolved: their lines were read whole this time."""
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    """(path, why): what the directories named held that was not read."""
 
     @property
     def quarantined_total(self) -> int:
@@ -80,10 +84,12 @@ class ReplaySummary:
             "legacy": self.legacy,
             "quarantined": self.quarantined_total,
             "quarantined_by_reason": dict(sorted(self.quarantined.items())),
+            "quarantine_resolved": self.resolved,
             "appended_by_type": dict(sorted(self.appended_by_type.items())),
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "append_seconds": round(self.append_seconds, 3),
             "events_per_second": round(self.events_per_second, 1),
+            "skipped": [{"path": path, "reason": reason} for path, reason in self.skipped],
         }
 
 
@@ -142,12 +148,15 @@ class Ingestor:
                 for location, raw, rejection in batch.refused:
                     summary.quarantined[rejection.reason] += 1
                     self.quarantine.add(location, raw, rejection)
+                for location, raw in batch.resolved:
+                    self.quarantine.resolve(location, raw)
                 self._append(batch.events, summary)
                 summary.bytes_read = batch.bytes_read
                 if on_batch is not None:
                     on_batch(summary)
         finally:
             self.quarantine.flush()
+            summary.resolved = self.quarantine.resolved
             summary.elapsed_seconds = perf_counter() - started
         return summary
 

@@ -50,6 +50,8 @@ class ParsedBatch:
     read: int = 0
     not_learning: int = 0
     bytes_read: int = 0
+    resolved: list[tuple[Location, bytes]] = field(default_factory=list)
+    """Lines used at a place the quarantine holds an entry for (see Quarantine.resolve)."""
 
 
 def parse_records(
@@ -60,8 +62,13 @@ def parse_records(
     strict: bool = False,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     bytes_read: Callable[[], int] = lambda: 0,
+    assume_utc: bool = False,
+    watch: frozenset[tuple[str, int]] = frozenset(),
 ) -> Iterator[ParsedBatch]:
     """Judge records into batches of at most `batch_size` events.
+
+    A record used at a place in `watch` (where the quarantine holds an entry) is
+    noted in its batch's `resolved`.
 
     In strict mode the first rejection raises StrictModeStop, after the batch of
     the events before it has been yielded (and so appended by the consumer).
@@ -73,7 +80,18 @@ def parse_records(
         if record.event is None:
             rejection = record.rejection or _UNREADABLE
         else:
-            parsed = parse_event(record.event, now=now, keep_request_metadata=keep_request_metadata)
+            parsed = parse_event(
+                record.event,
+                now=now,
+                keep_request_metadata=keep_request_metadata,
+                assume_utc=assume_utc,
+            )
+            if (  # the tuple is made only when the quarantine has a place to watch
+                watch
+                and (record.location.source, record.location.line) in watch
+                and not isinstance(parsed, Rejection)
+            ):
+                batch.resolved.append((record.location, record.raw))
             if isinstance(parsed, CanvasEvent):
                 batch.events.append(parsed)
                 if len(batch.events) >= batch_size:
@@ -101,6 +119,8 @@ def parse_dumps(
     batch_size: int,
     keep_request_metadata: bool = False,
     strict: bool = False,
+    assume_utc: bool = False,
+    watch: frozenset[tuple[str, int]] = frozenset(),
 ) -> Iterator[ParsedBatch]:
     """The parsed batches of a dump, from a worker process when that pays."""
     in_process = (
@@ -116,18 +136,24 @@ def parse_dumps(
             keep_request_metadata=keep_request_metadata,
             strict=strict,
             bytes_read=lambda: reader.bytes_read,
+            assume_utc=assume_utc,
+            watch=watch,
         )
-    return _from_worker(reader, batch_size, keep_request_metadata)
+    return _from_worker(reader, batch_size, keep_request_metadata, assume_utc, watch)
 
 
 def _from_worker(
-    reader: DumpReader, batch_size: int, keep_request_metadata: bool
+    reader: DumpReader,
+    batch_size: int,
+    keep_request_metadata: bool,
+    assume_utc: bool = False,
+    watch: frozenset[tuple[str, int]] = frozenset(),
 ) -> Iterator[ParsedBatch]:
     """Start the worker now (before the caller opens the log), read from it later."""
     receiver, sender = multiprocessing.get_context("fork").Pipe(duplex=False)
     worker = multiprocessing.get_context("fork").Process(
         target=_work,
-        args=(reader, batch_size, keep_request_metadata, sender, receiver),
+        args=(reader, batch_size, keep_request_metadata, sender, receiver, assume_utc, watch),
         name="mastery-parse",
         daemon=True,
     )
@@ -163,6 +189,8 @@ def _work(
     keep_request_metadata: bool,
     sender: multiprocessing.connection.Connection,
     receiver: multiprocessing.connection.Connection | None = None,
+    assume_utc: bool = False,
+    watch: frozenset[tuple[str, int]] = frozenset(),
 ) -> None:
     # The fork copied the main process's end of the pipe: close it, or the pipe keeps
     # a reader after the main process dies (kill -9) and this process blocks forever
@@ -175,6 +203,8 @@ def _work(
             batch_size=batch_size,
             keep_request_metadata=keep_request_metadata,
             bytes_read=lambda: reader.bytes_read,
+            assume_utc=assume_utc,
+            watch=watch,
         ):
             sender.send(_encode(batch))
         sender.send(("done",))
@@ -203,17 +233,26 @@ def _encode(batch: ParsedBatch) -> tuple[Any, ...]:
             for e in batch.events
         ]
     )
-    return ("batch", events, batch.refused, batch.read, batch.not_learning, batch.bytes_read)
+    return (
+        "batch",
+        events,
+        batch.refused,
+        batch.read,
+        batch.not_learning,
+        batch.bytes_read,
+        batch.resolved,
+    )
 
 
 def _decode(message: tuple[Any, ...]) -> ParsedBatch:
-    _, events, refused, read, not_learning, bytes_read = message
+    _, events, refused, read, not_learning, bytes_read, resolved = message
     return ParsedBatch(
         events=[_event(fields) for fields in orjson.loads(events)],
         refused=refused,
         read=read,
         not_learning=not_learning,
         bytes_read=bytes_read,
+        resolved=resolved,
     )
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import sqlite_utils
 
 from projections.catchup import (
+    TRACKING_NAME,
     ReadModelError,
     catch_up,
     has_pending_work,
@@ -40,6 +41,7 @@ class ReplayOptions:
     keep_request_metadata: bool = False
     batch_size: int = 2_000
     max_line_bytes: int = 1_000_000
+    assume_utc: bool = False
 
 
 def run_replay(
@@ -72,11 +74,18 @@ def _replay(
     from replay.ingest.parsing import WORKER_THRESHOLD_BYTES, parse_dumps
 
     reader = DumpReader(paths, stdin=stdin, max_line_bytes=options.max_line_bytes)
+    quarantine = Quarantine(store.quarantine_path)
+    try:  # where this replay may resolve quarantine entries (see Quarantine.resolve)
+        watch = quarantine.places(reader.files)
+    finally:
+        quarantine.close()
     batches = parse_dumps(
         reader,
         batch_size=options.batch_size,
         keep_request_metadata=options.keep_request_metadata,
         strict=options.strict,
+        assume_utc=options.assume_utc,
+        watch=watch,
     )
     large = not options.strict and (reader.total_bytes or 0) >= WORKER_THRESHOLD_BYTES
     projection: AbstractContextManager[object] = (
@@ -123,6 +132,7 @@ def _append(
     finally:
         quarantine.close()
         log.close()
+    summary.skipped = [(skipped.path, skipped.reason) for skipped in reader.skipped]
     return summary
 
 
@@ -196,12 +206,28 @@ def rebuild_read_models(store: Store, progress: Progress = no_progress) -> dict[
     log = store.open_log()
     try:
         with batch_collection():
-            events = _project(store, log, progress)
+            applied = _project(store, log, progress)
     finally:
         log.close()
     elapsed = perf_counter() - started
+    # Report where the new read models stand, not what this process applied: a replay
+    # or a question running meanwhile projects batches into the same new file, and
+    # those are rebuilt too.
+    db = open_read_models(store.read_models_path)
+    try:
+        # One statement, so one snapshot: the position and the events projected up to it.
+        position, events = db.execute(
+            "SELECT (SELECT position FROM tracking WHERE name = ?), "
+            "(SELECT SUM(events) FROM event_counts)",
+            [TRACKING_NAME],
+        ).fetchone()
+        position, events = int(position or 0), int(events or 0)
+    finally:
+        db.close()
     return {
         "events": events,
+        "position": position,
+        "applied_by_this_process": applied,
         "elapsed_seconds": round(elapsed, 3),
         "events_per_second": round(events / elapsed, 1) if elapsed > 0 else 0.0,
     }

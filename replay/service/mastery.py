@@ -165,16 +165,22 @@ class MasteryService:
         return verify_store(self.store)
 
     def quarantined(
-        self, *, reason: str | None = None, limit: int | None = None
+        self, *, reason: str | None = None, limit: int | None = None, source: str | None = None
     ) -> list[QuarantinedLine]:
-        if reason is not None and reason not in REASONS:
-            raise BadQuestion(
-                f"--reason {reason!r} is not a reason code; the codes are: "
-                + ", ".join(sorted(REASONS))
-            )
+        """The quarantined lines, oldest first, of one reason or source if asked."""
+        _check_reason(reason)
         quarantine = Quarantine(self.store.quarantine_path)
         try:
-            return list(quarantine.lines(reason=reason, limit=limit))
+            return list(quarantine.lines(reason=reason, limit=limit, source=source))
+        finally:
+            quarantine.close()
+
+    def clear_quarantine(self, *, reason: str | None = None, source: str | None = None) -> int:
+        """Delete quarantined lines (of one reason or source, or all); how many."""
+        _check_reason(reason)
+        quarantine = Quarantine(self.store.quarantine_path)
+        try:
+            return quarantine.clear(reason=reason, source=source)
         finally:
             quarantine.close()
 
@@ -222,3 +228,11 @@ class MasteryService:
                 batch_size=batch_size,
                 on_progress=lambda position, _: update(position),
             )
+
+
+def _check_reason(reason: str | None) -> None:
+    if reason is not None and reason not in REASONS:
+        raise BadQuestion(
+            f"--reason {reason!r} is not a reason code; the codes are: "
+            + ", ".join(sorted(REASONS))
+        )

@@ -232,7 +232,8 @@ def sqlite_log(path: Path) -> MasteryLog:
         env={
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(path),
-            "SQLITE_LOCK_TIMEOUT": "30",
+            # Another replay may hold the log's write lock for a batch: wait for it, long.
+            "SQLITE_LOCK_TIMEOUT": "600",
             "APPLICATION_RECORDER_TOPIC": f"{__name__}:{MasterySQLiteRecorder.__name__}",
         }
     )

@@ -22,10 +22,16 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from uuid import UUID, uuid4
 
+import orjson
 import psycopg
+import psycopg.conninfo
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from eventsourcing.utils import retry
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+    PostgresFactory,
+)
+from eventsourcing.utils import Environment, EnvType, retry
 from psycopg import sql
 
 from replay.store import log_sql
@@ -38,7 +44,10 @@ CONNECT_TIMEOUT = 10
 _ENV_PREFIX = MasteryLog.name.upper() + "_"
 # Short commands need few connections; a user's own POSTGRES_POOL_SIZE wins.
 _POOL_DEFAULTS = {"POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "8"}
-_URL_PARAMETERS = {"schema", "host"}
+_OUR_PARAMETERS = {"schema"}
+"""URL parameters this program reads; every other one is libpq's (sslmode, sslrootcert,
+application_name, connect_timeout, options...), passed through to each connection."""
+_LIBPQ_ENV_KEY = "POSTGRES_LIBPQ_PARAMETERS"
 
 Connection = psycopg.Connection[tuple[Any, ...]]
 
@@ -93,6 +102,28 @@ class MasteryPostgresRecorder(PostgresApplicationRecorder):
             return [row["notification_id"] for row in cursor.fetchall()]
 
 
+class MasteryPostgresFactory(PostgresFactory):
+    """eventsourcing's PostgreSQL factory, with the URL's libpq parameters (sslmode=...)
+    added to every connection its pool makes: the library takes only host, port,
+    database, user and password. Set before the pool opens, so the first connection
+    (CREATE TABLE, when making a log) has them too."""
+
+    def __init__(self, env: Environment | EnvType | None):
+        super().__init__(env)
+        extra = orjson.loads(self.env.get(_LIBPQ_ENV_KEY) or "{}")
+        kwargs = self.datastore.pool.kwargs
+        if extra and isinstance(kwargs, dict):
+            kwargs.update(extra)
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
 class LocationError(ValueError):
     """A `postgresql://` URL this program cannot use; the message says why."""
 
@@ -107,6 +138,9 @@ class PostgresLocation:
     user: str
     password: str = field(repr=False, compare=False)
     schema: str = "public"
+    libpq: tuple[tuple[str, str], ...] = field(default=(), repr=False, compare=False)
+    """libpq's connection parameters from the URL (sslmode=require...): how to reach the
+    log, not which log it is, so they are left out of comparisons and of `display()`."""
 
     @classmethod
     def parse(cls, url: str) -> PostgresLocation:
@@ -114,28 +148,49 @@ class PostgresLocation:
             raise LocationError(f"{url!r} is not a postgresql:// URL")
         parts = urlsplit(url)
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
-        unknown = sorted(set(params) - _URL_PARAMETERS)
-        if unknown:
+        libpq = {key: value for key, value in params.items() if key not in _OUR_PARAMETERS}
+        # The address's own parts may also come as parameters (?host=SOCKET_DIR,
+        # ?user=...): read below, where the URL's parts come first.
+        named = {
+            key: libpq.pop(key)
+            for key in ("host", "port", "user", "password", "dbname")
+            if key in libpq
+        }
+        try:  # libpq's own check of the names, so that a typo is refused now
+            psycopg.conninfo.make_conninfo("", **libpq)
+        except psycopg.ProgrammingError as error:
             raise LocationError(
-                f"unsupported URL parameter(s) {', '.join(unknown)}: this URL takes "
-                f"?schema=NAME and ?host=SOCKET_DIR; set other libpq options with "
-                f"PG* environment variables (PGSSLMODE...)"
-            )
+                f"unsupported URL parameter in {_without_password(url)!r}: "
+                f"{' '.join(str(error).split())}; this URL takes ?schema=NAME and libpq's "
+                f"connection parameters (sslmode, sslrootcert, application_name, "
+                f"connect_timeout...)"
+            ) from None
         try:
-            port = parts.port or int(os.environ.get("PGPORT") or 5432)
+            port = parts.port or int(named.get("port") or os.environ.get("PGPORT") or 5432)
         except ValueError as error:
             raise LocationError(f"bad port in {url!r}: {error}") from None
-        user = unquote(parts.username or "") or os.environ.get("PGUSER") or getpass.getuser()
+        user = (
+            unquote(parts.username or "")
+            or named.get("user")
+            or os.environ.get("PGUSER")
+            or getpass.getuser()
+        )
         return cls(
             host=unquote(parts.hostname or "")
-            or params.get("host")
+            or named.get("host")
             or os.environ.get("PGHOST")
             or "localhost",
             port=port,
-            dbname=unquote(parts.path.lstrip("/")) or os.environ.get("PGDATABASE") or user,
+            dbname=unquote(parts.path.lstrip("/"))
+            or named.get("dbname")
+            or os.environ.get("PGDATABASE")
+            or user,
             user=user,
-            password=unquote(parts.password or "") or os.environ.get("PGPASSWORD", ""),
+            password=unquote(parts.password or "")
+            or named.get("password")
+            or os.environ.get("PGPASSWORD", ""),
             schema=params.get("schema") or "public",
+            libpq=tuple(sorted(libpq.items())),
         )
 
     def display(self) -> str:
@@ -158,7 +213,8 @@ class PostgresLocation:
         stray POSTGRES_DBNAME in the process environment cannot redirect the log.
         """
         settings = {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "PERSISTENCE_MODULE": f"{__name__}:{MasteryPostgresFactory.__name__}",
+            _LIBPQ_ENV_KEY: orjson.dumps(dict(self.libpq)).decode(),
             "POSTGRES_DBNAME": self.dbname,
             "POSTGRES_HOST": self.host,
             "POSTGRES_PORT": str(self.port),
@@ -175,13 +231,16 @@ class PostgresLocation:
 
     def connect(self) -> Connection:
         """A plain autocommit connection (markers, status, LISTEN), not from the pool."""
+        conninfo = psycopg.conninfo.make_conninfo(
+            "", **{"connect_timeout": str(CONNECT_TIMEOUT), **dict(self.libpq)}
+        )
         return psycopg.connect(
+            conninfo,
             host=self.host,
             port=self.port,
             dbname=self.dbname,
             user=self.user,
             password=self.password or None,
-            connect_timeout=CONNECT_TIMEOUT,
             autocommit=True,
         )
 

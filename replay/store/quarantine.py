@@ -8,7 +8,8 @@ again adds nothing here either.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+import sqlite3
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ import sqlite_utils
 from domain.rejections import Rejection
 
 TABLE = "quarantine"
+LOCK_WAIT_SECONDS = 600.0
 
 
 class Location(Protocol):
@@ -45,9 +47,15 @@ class QuarantinedLine:
 
 class Quarantine:
     def __init__(self, path: Path) -> None:
-        self._db = sqlite_utils.Database(path)
+        # Another replay may be writing its refused lines: wait for it (10 min), do not fail.
+        self._db = sqlite_utils.Database(
+            sqlite3.connect(path, timeout=LOCK_WAIT_SECONDS, check_same_thread=False)
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._pending: list[dict[str, Any]] = []
+        self._resolving: list[tuple[str, int, int | None, bytes]] = []
+        self.resolved = 0
+        """Entries this object deleted because their place was later read whole."""
         if TABLE not in self._db.table_names():
             self._db.table(TABLE).create(
                 {
@@ -84,11 +92,53 @@ class Quarantine:
             }
         )
 
+    def resolve(self, location: Location, raw: bytes) -> None:
+        """The line at `location` was read and used: its entries whose bytes were the
+        beginning of `raw` are resolved (deleted at the next flush). That is a line
+        quarantined while a file was still being written (`not-json`, half a line) or a
+        file's break (`truncated-gzip` at that line, empty bytes), now read whole; an
+        entry of another input that happened to sit at that place (stdin, a replaced
+        file) has other bytes and stays."""
+        self._resolving.append((location.source, location.line, location.item, raw))
+
     def flush(self) -> None:
-        if self._pending:
+        if self._pending or self._resolving:
             with self._db.conn:
-                self._db.table(TABLE).insert_all(self._pending, ignore=True)
+                if self._pending:
+                    self._db.table(TABLE).insert_all(self._pending, ignore=True)
+                for source, line, item, raw in self._resolving:
+                    cursor = self._db.conn.execute(
+                        f"DELETE FROM {TABLE} WHERE source = ? AND line = ? AND item IS ? "
+                        "AND substr(?, 1, length(raw)) = raw",
+                        [source, line, item, raw],
+                    )
+                    self.resolved += cursor.rowcount
             self._pending.clear()
+            self._resolving.clear()
+
+    def places(self, sources: Iterable[str]) -> frozenset[tuple[str, int]]:
+        """(source, line) of the last quarantined line of each of these sources: where
+        a replay of them may resolve an entry. Only the last: a line half written, or a
+        file's break, is the last thing read from a file; so this stays one place a
+        source however many lines a bad dump put in the quarantine."""
+        found: set[tuple[str, int]] = set()
+        wanted = list(dict.fromkeys(sources))
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._db.execute(
+                f"SELECT source, MAX(line) FROM {TABLE} WHERE source IN ({marks}) GROUP BY source",
+                chunk,
+            )
+            found.update((source, line) for source, line in rows)
+        return frozenset(found)
+
+    def clear(self, reason: str | None = None, source: str | None = None) -> int:
+        """Delete the entries of this reason and/or source (all, if neither); how many."""
+        where, params = _filters(reason, source)
+        with self._db.conn:
+            cursor = self._db.conn.execute(f"DELETE FROM {TABLE} {where}", params)
+        return int(cursor.rowcount)
 
     def count(self) -> int:
         return self._db.table(TABLE).count
@@ -100,10 +150,9 @@ class Quarantine:
         return {reason: count for reason, count in rows}
 
     def lines(
-        self, reason: str | None = None, limit: int | None = None
+        self, reason: str | None = None, limit: int | None = None, source: str | None = None
     ) -> Iterator[QuarantinedLine]:
-        where = "WHERE reason = ?" if reason else ""
-        params: list[Any] = [reason] if reason else []
+        where, params = _filters(reason, source)
         sql = (
             f"SELECT source, line, item, reason, detail, raw, quarantined_at FROM {TABLE} "
             f"{where} ORDER BY source, line, item"
@@ -117,3 +166,14 @@ class Quarantine:
     def close(self) -> None:
         self.flush()
         self._db.close()
+
+
+def _filters(reason: str | None, source: str | None) -> tuple[str, list[Any]]:
+    conditions, params = [], []
+    if reason:
+        conditions.append("reason = ?")
+        params.append(reason)
+    if source:
+        conditions.append("source = ?")
+        params.append(source)
+    return ("WHERE " + " AND ".join(conditions) if conditions else ""), params

@@ -188,6 +188,91 @@ def test_unusable_events_are_rejected_with_a_reason(payload: Any, change: Any, r
     assert rejection.detail
 
 
+@pytest.mark.parametrize(
+    ("part", "field"),
+    [
+        ("body", "score"),
+        ("body", "possible"),
+        ("body", "percent"),
+        ("body", "attempt"),
+    ],
+)
+def test_a_boolean_in_a_numeric_field_is_a_wrong_type_not_a_one(
+    payload: Any, part: str, field: str
+) -> None:
+    envelope = payload("learning_outcome_result_created")
+    envelope[part][field] = True
+    rejection = rejected(envelope)
+    assert rejection.reason == "wrong-type"
+    assert f"{part}.{field}" in rejection.detail
+
+
+def test_a_boolean_in_a_nested_numeric_field_is_a_wrong_type(payload: Any) -> None:
+    envelope = payload("learning_outcome_created")
+    envelope["body"]["rubric_criterion"]["mastery_points"] = False
+    assert rejected(envelope).reason == "wrong-type"
+    envelope = payload("learning_outcome_created")
+    envelope["body"]["calculation_int"] = True
+    assert rejected(envelope).reason == "wrong-type"
+
+
+def test_numbers_as_numbers_or_numeric_strings_are_still_read(payload: Any) -> None:
+    envelope = payload("learning_outcome_result_created")
+    envelope["body"]["score"] = "2.5"
+    envelope["body"]["possible"] = 3
+    assert parsed(envelope).body["score"] == 2.5
+
+
+@pytest.mark.parametrize("state", ["DELETED", "Active", "retired", ""])
+def test_an_unknown_workflow_state_is_refused_never_read_as_active(
+    payload: Any, state: str
+) -> None:
+    envelope = payload("learning_outcome_result_created")
+    envelope["body"]["workflow_state"] = state
+    rejection = rejected(envelope)
+    assert rejection.reason == "unknown-workflow-state"
+    assert repr(state) in rejection.detail and "active, deleted" in rejection.detail
+
+
+@pytest.mark.parametrize("state", ["active", "deleted"])
+def test_canvas_workflow_states_are_accepted(payload: Any, state: str) -> None:
+    envelope = payload("learning_outcome_link_updated")
+    envelope["body"]["workflow_state"] = state
+    assert parsed(envelope).body["workflow_state"] == state
+
+
+@pytest.mark.parametrize("naive", ["2019-08-09T21:35:05.000", "2019-08-09 21:35:05"])
+def test_a_time_without_a_time_zone_is_refused_with_a_hint_to_assume_utc(
+    payload: Any, naive: str
+) -> None:
+    envelope = payload("learning_outcome_result_created")
+    envelope["metadata"]["event_time"] = naive
+    rejection = rejected(envelope)
+    assert rejection.reason == "wrong-type"
+    assert "--assume-utc" in rejection.detail
+
+
+def test_assume_utc_reads_times_without_a_time_zone_as_utc_in_metadata_and_body(
+    payload: Any,
+) -> None:
+    aware = payload("learning_outcome_result_created")
+    aware["metadata"]["event_time"] = "2019-08-09T21:35:05.000Z"
+    aware["body"]["assessed_at"] = "2019-08-09T21:30:00Z"
+    naive = payload("learning_outcome_result_created")
+    naive["metadata"]["event_time"] = "2019-08-09 21:35:05"
+    naive["body"]["assessed_at"] = "2019-08-09T21:30:00"
+    original = repr(naive)
+
+    event = parsed(naive, assume_utc=True)
+
+    assert event.metadata["event_time"] == "2019-08-09T21:35:05.000Z"
+    assert event.fingerprint == parsed(aware).fingerprint
+    assert repr(naive) == original  # the caller's envelope is left as it was
+    still_bad = payload("learning_outcome_result_created")
+    still_bad["metadata"]["event_time"] = "last tuesday"
+    assert parse_event(still_bad, now=NOW, assume_utc=True).reason == "wrong-type"  # type: ignore[union-attr]
+
+
 def test_a_rejection_names_the_field_and_the_problem(payload: Any) -> None:
     envelope = payload("learning_outcome_result_created")
     envelope["body"]["score"] = "five"

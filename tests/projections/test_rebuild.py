@@ -81,6 +81,50 @@ def test_a_missing_read_model_is_recreated_by_rebuild(tmp_path: Path, generated_
     assert table_rows(store, "rollups") == before
 
 
+def test_rebuild_reports_the_events_in_the_new_read_models_also_those_another_process_projected(
+    tmp_path: Path, generated_dump: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replay or a question running beside a rebuild projects batches into the new
+    file too: the report is what the read models hold at the end, not this
+    process's share (it said 45,000 events of a 48,072-event log)."""
+    import orjson
+
+    from projections import catchup
+    from replay.jobs import pipeline
+
+    store = tmp_path / "store"
+    assert run("replay", "--store", str(store), str(generated_dump)).exit_code == 0
+    connection = sqlite3.connect(store / "log.sqlite")
+    (in_log,) = connection.execute("SELECT COUNT(*) FROM stored_events").fetchone()
+    connection.close()
+
+    class Stop(Exception):
+        pass
+
+    def stop(_position: int) -> None:
+        raise Stop
+
+    real_catch_up = catchup.catch_up
+
+    def another_process_first(log: object, db: object, **options: object) -> int:
+        other = catchup.open_read_models(store / "read-models.sqlite")
+        try:  # the other process commits one batch of 500 before this one starts
+            real_catch_up(log, other, batch_size=500, on_batch=stop)  # type: ignore[arg-type]
+        except Stop:
+            pass
+        finally:
+            other.close()
+        return real_catch_up(log, db, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pipeline, "catch_up", another_process_first)
+    result = run("rebuild", "--store", str(store), "--json")
+    assert result.exit_code == 0, result.output
+    report = orjson.loads(result.stdout)
+    assert report["applied_by_this_process"] == in_log - 500
+    assert report["events"] == in_log
+    assert report["position"] == in_log
+
+
 def test_rollups_recomputed_in_small_chunks_are_the_same_rows(
     tmp_path: Path, generated_dump: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -59,6 +61,81 @@ def test_two_replays_at_once_both_succeed_and_the_log_holds_both_once(tmp_path: 
         assert process.returncode == 0, stderr
     assert log_contents(store) == log_contents(reference)  # each event exactly once
     assert_same_store(store, reference)
+
+
+def _hold_the_read_models_write_lock(store: Path, seconds: float) -> threading.Thread:
+    """Another writer: BEGIN IMMEDIATE on the read models, held for `seconds`."""
+    locked = threading.Event()
+
+    def hold() -> None:
+        connection = sqlite3.connect(store / "read-models.sqlite", isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        locked.set()
+        time.sleep(seconds)
+        connection.execute("COMMIT")
+        connection.close()
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    assert locked.wait(10)
+    return holder
+
+
+@pytest.mark.slow
+def test_a_replay_waits_for_a_write_lock_held_30_seconds_and_succeeds(tmp_path: Path) -> None:
+    """SQLite's default gave up after 5 s with `database is locked`."""
+    store = tmp_path / "store"
+    assert mastery("replay", "--store", str(store), str(dump(tmp_path, 5, 5))).returncode == 0
+    holder = _hold_the_read_models_write_lock(store, 30)
+    started = time.monotonic()
+    replay = mastery("replay", "--store", str(store), "--json", str(dump(tmp_path, 6, 5)))
+    waited = time.monotonic() - started
+    holder.join()
+    assert replay.returncode == 0, replay.stderr
+    assert orjson.loads(replay.stdout)["appended"] > 0
+    assert waited >= 25
+    assert "waiting for the write lock" not in replay.stderr  # not a terminal: quiet
+
+
+def test_a_writer_waiting_for_the_lock_says_so_on_a_terminal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from projections import write_lock
+    from projections.catchup import catch_up
+    from replay.jobs.pipeline import open_read_side
+    from replay.store.location import open_store
+
+    store = tmp_path / "store"
+    assert mastery("replay", "--store", str(store), str(dump(tmp_path, 7, 3))).returncode == 0
+    opened = open_store(str(store), create=False)
+    db = open_read_side(opened)
+    db.conn.execute("PRAGMA busy_timeout = 200")  # a short slice, so the test is quick
+    monkeypatch.setattr(write_lock, "_on_terminal", lambda: True)
+    holder = _hold_the_read_models_write_lock(store, 1.5)
+    log = opened.open_log()
+    try:
+        assert catch_up(log, db) == 0
+    finally:
+        log.close()
+        db.close()
+    holder.join()
+    assert "waiting for the write lock of the read models" in capsys.readouterr().err
+
+
+def test_a_writer_gives_up_after_the_bound_naming_the_cause(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from projections import write_lock
+
+    monkeypatch.setattr(write_lock, "WAIT_SECONDS", 0.5)
+    store = tmp_path / "store"
+    assert mastery("replay", "--store", str(store), str(dump(tmp_path, 8, 3))).returncode == 0
+    holder = _hold_the_read_models_write_lock(store, 2)
+    connection = sqlite3.connect(store / "read-models.sqlite", isolation_level=None, timeout=0.1)
+    with pytest.raises(write_lock.WriteLockTimeout, match="held the write lock"):
+        write_lock.begin_immediate(connection)
+    connection.close()
+    holder.join()
 
 
 @pytest.mark.slow

@@ -389,3 +389,19 @@ def test_outcomes_per_course_links_and_grades_every_outcome_early() -> None:
     assert abs(len(generated) - estimate_events(settings)) <= 0.1 * len(generated)
     # Without the knob a course links 6 shared outcomes and its own (as the sample pins).
     assert len(course_links(events(GeneratorSettings(students=30, outcomes=12, courses=1)))) == 8
+
+
+def test_output_file_ending_in_gz_is_gzip_compressed(tmp_path: Path) -> None:
+    import gzip
+
+    from tests.replay.helpers import replay_json, run
+
+    target = tmp_path / "small.jsonl.gz"
+    result = run("generate", "--students", "3", "--outcomes", "2", "-o", str(target))
+    assert result.exit_code == 0, result.output
+    assert target.read_bytes()[:2] == b"\x1f\x8b"
+    lines = gzip.decompress(target.read_bytes()).splitlines()
+    assert lines and all(orjson.loads(line)["metadata"] for line in lines)
+    summary = replay_json(tmp_path / "store", target)
+    assert summary["quarantined"] == 0
+    assert summary["appended"] == len(lines)

@@ -139,7 +139,7 @@ def test_a_postgres_url_is_read_with_libpq_defaults(monkeypatch: pytest.MonkeyPa
     assert location.password == "s@cret"
     assert location.display() == "postgresql://ann@db.example:6543/om?schema=t7"  # no password
     env = location.eventsourcing_env(create_table=False)
-    assert env["OUTCOMEMASTERY_PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert env["OUTCOMEMASTERY_PERSISTENCE_MODULE"].endswith(":MasteryPostgresFactory")
     assert env["OUTCOMEMASTERY_POSTGRES_SCHEMA"] == "t7"
     monkeypatch.setenv("PGUSER", "bob")
     monkeypatch.setenv("PGPASSWORD", "pw")
@@ -154,12 +154,62 @@ def test_a_postgres_url_is_read_with_libpq_defaults(monkeypatch: pytest.MonkeyPa
 
 
 def test_unusable_urls_and_options_are_refused_with_a_hint(tmp_path: Path) -> None:
-    result = run("status", "--store", "postgresql://localhost/db?sslmode=require")
+    result = run("status", "--store", "postgresql://u:secret@localhost/db?sslmod=require")
     assert result.exit_code == 2
-    assert "PGSSLMODE" in result.output
+    message = " ".join(result.output.split())
+    assert 'invalid connection option "sslmod"' in message
+    assert "sslmode" in message and "secret" not in message
     result = run("status", "--store", str(tmp_path / "s"), "--read-models", str(tmp_path))
     assert result.exit_code == 2
     assert "--read-models is for a PostgreSQL store" in result.output
+
+
+def test_libpq_parameters_in_a_url_are_kept_apart_from_the_logs_address() -> None:
+    url = (
+        "postgresql://ann:pw@db.example/om?schema=t7&sslmode=require&sslrootcert=/ca.pem"
+        "&application_name=nightly&connect_timeout=7"
+    )
+    location = PostgresLocation.parse(url)
+    assert dict(location.libpq) == {
+        "sslmode": "require",
+        "sslrootcert": "/ca.pem",
+        "application_name": "nightly",
+        "connect_timeout": "7",
+    }
+    assert location.display() == "postgresql://ann@db.example:5432/om?schema=t7"
+    assert location == PostgresLocation.parse("postgresql://ann:pw@db.example/om?schema=t7")
+    env = location.eventsourcing_env(create_table=False)
+    assert orjson.loads(env["OUTCOMEMASTERY_POSTGRES_LIBPQ_PARAMETERS"])["sslmode"] == "require"
+
+
+@pytest.mark.postgres
+def test_libpq_parameters_in_the_url_reach_every_connection(pg_store_url: str, dump: Path) -> None:
+    """Managed PostgreSQL URLs carry sslmode and the like: they were refused."""
+    from replay.store.location import open_store
+
+    name = f"om-{PostgresLocation.parse(pg_store_url).schema}"
+    url = f"{pg_store_url}&sslmode=prefer&application_name={name}&connect_timeout=5"
+    assert replay(url, dump)["appended"] > 0
+    assert run("status", "--store", f"{pg_store_url}&sslmode=disable").exit_code == 0
+    location = PostgresLocation.parse(url)
+    with location.connect() as conn:
+        assert conn.execute("SHOW application_name").fetchone() == (name,)
+    log = open_store(url, create=False).open_log()
+    try:
+        assert log.recorder.max_notification_id()  # a connection from eventsourcing's pool
+        with location.connect() as conn:
+            row = conn.execute(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = %s "
+                "AND pid <> pg_backend_pid()",
+                [name],
+            ).fetchone()
+        assert row is not None and row[0] >= 1
+    finally:
+        log.close()
+    # passed through, not ignored: this server has no TLS, so requiring it fails
+    refused = run("status", "--store", f"{pg_store_url}&sslmode=require")
+    assert refused.exit_code == 2
+    assert "SSL" in refused.output
 
 
 def test_follow_once_brings_a_directory_store_level(tmp_path: Path, dump: Path) -> None:

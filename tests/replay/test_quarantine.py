@@ -168,3 +168,85 @@ def test_an_attempt_past_64_bits_is_quarantined_and_the_store_stays_usable(
     (record,) = [orjson.loads(line) for line in listing.stdout.splitlines()]
     assert "body.attempt" in record["detail"]
     assert run("query", "--store", str(store)).exit_code == 0
+
+
+def _quarantined(store: Path) -> list[dict[str, Any]]:
+    result = run("quarantine", "--store", str(store), "--json")
+    assert result.exit_code == 0, result.output
+    return [orjson.loads(line) for line in result.stdout.splitlines()]
+
+
+def test_a_half_written_last_line_is_resolved_when_a_later_replay_reads_it_whole(
+    tmp_path: Path, payload: Any
+) -> None:
+    store = tmp_path / "store"
+    dump = tmp_path / "growing.jsonl"
+    first, second = (
+        orjson.dumps(payload("learning_outcome_created")),
+        orjson.dumps(payload("learning_outcome_result_created")),
+    )
+    dump.write_bytes(first + b"\n" + second[:57])  # the writer is midway through line 2
+    summary = replay_json(store, dump)
+    assert summary["quarantined_by_reason"] == {"not-json": 1}
+    assert [(q["line"], q["reason"]) for q in _quarantined(store)] == [(2, "not-json")]
+
+    dump.write_bytes(first + b"\n" + second + b"\n")  # finished
+    summary = replay_json(store, dump)
+
+    assert summary["appended"] == 1 and summary["quarantine_resolved"] == 1
+    assert _quarantined(store) == []
+
+
+def test_a_truncated_gzip_is_resolved_when_the_finished_file_is_read(
+    tmp_path: Path, payload: Any
+) -> None:
+    store = tmp_path / "store"
+    dump = tmp_path / "growing.jsonl.gz"
+    lines = b"".join(
+        orjson.dumps(payload(name)) + b"\n"
+        for name in ("learning_outcome_created", "learning_outcome_result_created")
+    )
+    whole = gzip.compress(lines)
+    dump.write_bytes(whole[: len(whole) - 12])  # no gzip trailer yet
+    assert replay_json(store, dump)["quarantined"] == 1
+    dump.write_bytes(whole)
+    summary = replay_json(store, dump)
+    assert summary["quarantine_resolved"] == 1
+    assert _quarantined(store) == []
+
+
+def test_another_input_at_the_same_place_does_not_resolve_an_entry(
+    tmp_path: Path, payload: Any
+) -> None:
+    """stdin is always "-": a good line 1 of another stream is not the bad line 1 fixed."""
+    store = tmp_path / "store"
+    run("replay", "--store", str(store), "-", input=b'{"metadata": {"event_na\n')
+    good = orjson.dumps(payload("learning_outcome_created")) + b"\n"
+    result = run("replay", "--store", str(store), "--json", "-", input=good)
+    assert orjson.loads(result.stdout)["quarantine_resolved"] == 0
+    assert [q["reason"] for q in _quarantined(store)] == ["not-json"]
+
+
+def test_quarantine_clear_deletes_by_reason_and_source_and_says_how_many(
+    tmp_path: Path,
+) -> None:
+    store = tmp_path / "store"
+    a = tmp_path / "a.jsonl"
+    a.write_bytes(b"{not json\n[1]\n{half")
+    b = tmp_path / "b.jsonl"
+    b.write_bytes(b"{also not json\n")
+    replay_json(store, a, b)
+    assert len(_quarantined(store)) == 4
+
+    result = run(
+        "quarantine", "--store", str(store), "--clear", "--reason", "not-json", "--source", str(a)
+    )
+    assert result.exit_code == 0, result.output
+    assert "cleared 2 quarantined lines" in result.stdout
+    assert sorted((q["source"], q["reason"]) for q in _quarantined(store)) == [
+        (str(a), "not-an-object"),
+        (str(b), "not-json"),
+    ]
+    result = run("quarantine", "--store", str(store), "--clear", "--json")
+    assert orjson.loads(result.stdout) == {"cleared": 2}
+    assert _quarantined(store) == []

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +194,53 @@ def test_a_missing_dump_path_is_a_usage_error(tmp_path: Path) -> None:
     result = run("replay", "--store", str(tmp_path / "store"), str(tmp_path / "absent.jsonl"))
     assert result.exit_code == 2
     assert "absent.jsonl" in result.stderr
+
+
+def test_the_summary_lists_what_a_directory_held_that_was_not_read(
+    tmp_path: Path, reference_dump: Path
+) -> None:
+    dumps = tmp_path / "dumps"
+    dumps.mkdir()
+    reference_dump.rename(dumps / "reference.jsonl")
+    (dumps / "a.log").write_text("x\n")
+    (dumps / "b.jsonl.bz2").write_bytes(b"BZh9")
+    os.symlink("/dev/null", dumps / "c.jsonl")  # never opened (a FIFO would block)
+
+    summary = replay_json(tmp_path / "store", dumps)
+
+    assert summary["appended"] > 0
+    assert summary["skipped"] == [
+        {
+            "path": str(dumps / "a.log"),
+            "reason": "not a dump file (.jsonl, .ndjson or .json, optionally .gz)",
+        },
+        {
+            "path": str(dumps / "b.jsonl.bz2"),
+            "reason": "not a dump file (.jsonl, .ndjson or .json, optionally .gz)",
+        },
+        {"path": str(dumps / "c.jsonl"), "reason": "a device, never opened"},
+    ]
+    table = run("replay", "--store", str(tmp_path / "store"), str(dumps))
+    assert table.exit_code == 0, table.output
+    assert "files skipped" in table.stdout
+    assert "a device, never opened" in table.stdout
+
+
+def test_assume_utc_stores_a_dump_re_exported_without_time_zones(
+    tmp_path: Path, reference_payloads_by_name: dict[str, Any]
+) -> None:
+    envelope = reference_payloads_by_name["learning_outcome_created"]
+    envelope["metadata"]["event_time"] = "2024-09-02 10:30:00"
+    dump = write_jsonl(tmp_path / "reexported.jsonl", [envelope])
+
+    refused = replay_json(tmp_path / "a", dump)
+    assert refused["quarantined_by_reason"] == {"wrong-type": 1}
+    shown = run("quarantine", "--store", str(tmp_path / "a"), "--json")
+    assert "--assume-utc" in orjson.loads(shown.stdout)["detail"]
+
+    stored = replay_json(tmp_path / "b", dump, extra=("--assume-utc",))
+    assert stored["appended"] == 1 and stored["quarantined"] == 0
+    assert stored_events(tmp_path / "b")[0]["metadata"]["event_time"] == "2024-09-02T10:30:00.000Z"
 
 
 def test_the_log_versions_are_contiguous_per_aggregate(

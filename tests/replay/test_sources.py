@@ -169,6 +169,97 @@ def test_a_directory_is_read_recursively_in_path_order_skipping_other_files(
         str(root / "c" / "d" / "4.ndjson"),
     ]
     assert [r.event for r in records] == [event(1), event(2), event(3), event(4)]
+    assert [s.path for s in reader.skipped] == [str(root / "notes.txt")]
+
+
+def test_files_a_directory_holds_that_are_not_dumps_are_listed_with_why(tmp_path: Path) -> None:
+    root = tmp_path / "dump"
+    write(root / "a.log", b"log\n")
+    write(root / "sub" / "b.jsonl.bz2", b"BZh9")
+    write(root / "c.jsonl", line(1) + b"\n")
+
+    reader = DumpReader([str(root)])
+
+    assert reader.files == [str(root / "c.jsonl")]
+    assert [(s.path, s.reason) for s in reader.skipped] == [
+        (str(root / "a.log"), sources._NOT_A_DUMP),
+        (str(root / "sub" / "b.jsonl.bz2"), sources._NOT_A_DUMP),
+    ]
+
+
+def _read_within(reader: DumpReader, seconds: float) -> list[RawRecord]:
+    """Read on a thread: a reader blocked on a FIFO must fail the test, not hang it."""
+    import threading
+
+    records: list[RawRecord] = []
+    thread = threading.Thread(target=lambda: records.extend(reader), daemon=True)
+    thread.start()
+    thread.join(seconds)
+    assert not thread.is_alive(), "the reader blocked (opened a FIFO?)"
+    return records
+
+
+def test_fifos_sockets_and_devices_in_a_directory_are_skipped_with_a_reason_never_opened(
+    tmp_path: Path,
+) -> None:
+    import socket
+
+    root = tmp_path / "dump"
+    write(root / "a.jsonl", line(1) + b"\n")
+    os.mkfifo(root / "b.jsonl")
+    unix = socket.socket(socket.AF_UNIX)
+    unix.bind(str(root / "c.jsonl"))
+    os.symlink("/dev/null", root / "d.jsonl")
+    write(root / "e.jsonl", line(2) + b"\n")
+    try:
+        reader = DumpReader([str(root)])
+        records = _read_within(reader, 10)
+    finally:
+        unix.close()
+
+    assert [r.event for r in records] == [event(1), event(2)]
+    assert [(s.path, s.reason) for s in reader.skipped] == [
+        (str(root / "b.jsonl"), "a FIFO (named pipe), never opened"),
+        (str(root / "c.jsonl"), "a socket, never opened"),
+        (str(root / "d.jsonl"), "a device, never opened"),
+    ]
+
+
+def test_a_fifo_named_on_the_command_line_is_read(tmp_path: Path) -> None:
+    """`mastery replay <(zcat dump.jsonl.gz)` names a pipe: meant, so read."""
+    import threading
+
+    fifo = tmp_path / "piped.jsonl"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "wb") as pipe:
+            pipe.write(line(1) + b"\n")
+
+    writer = threading.Thread(target=feed, daemon=True)
+    writer.start()
+    assert [r.event for r in _read_within(DumpReader([str(fifo)]), 10)] == [event(1)]
+
+
+def test_a_symlinked_subdirectory_is_followed_and_a_link_loop_is_read_once(
+    tmp_path: Path,
+) -> None:
+    real = tmp_path / "real"
+    write(real / "1.jsonl", line(1) + b"\n")
+    root = tmp_path / "d2"
+    write(root / "2.jsonl", line(2) + b"\n")
+    os.symlink("../real", root / "linked")
+    os.symlink("..", real / "up")  # real/up -> tmp_path, which holds d2 and real again
+    os.symlink("../real/1.jsonl", root / "same.jsonl")
+
+    reader = DumpReader([str(root)])
+    records = list(reader)
+
+    assert reader.files == [str(root / "2.jsonl"), str(root / "linked" / "1.jsonl")]
+    assert [r.event for r in records] == [event(2), event(1)]
+    reasons_by_path = {s.path: s.reason for s in reader.skipped}
+    assert reasons_by_path[str(root / "same.jsonl")].startswith("the same file as")
+    assert "a symbolic link" in reasons_by_path[str(root / "linked" / "up" / "d2")]
 
 
 def test_stdin_is_read_as_jsonl(tmp_path: Path) -> None:
