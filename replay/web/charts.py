@@ -37,7 +37,7 @@ class LineChart:
     path: str
     points: list[ChartPoint]
     y_ticks: list[tuple[float, str]]
-    x_ticks: list[tuple[float, str]]
+    x_ticks: list[tuple[float, str, str]]
     marker: float | None
     mastery_y: float | None
     width: int = WIDTH
@@ -99,7 +99,11 @@ def history_chart(
     ticks = 4
     y_ticks = [(y(top * i / ticks), f"{top * i / ticks:g}") for i in range(ticks + 1)]
     x_ticks = [
-        (x(start + (end - start) * i / 4), short_time(_iso(start + (end - start) * i / 4))[:10])
+        (
+            x(start + (end - start) * i / 4),
+            short_time(_iso(start + (end - start) * i / 4))[:10],
+            ("start", "middle", "middle", "middle", "end")[i],
+        )
         for i in range(5)
     ]
     marker = None
@@ -156,8 +160,14 @@ def distribution_bars(
                 height=tall,
                 y=height - 20 - tall,
                 colour=hex_colour(rating.get("color")),
-                label=str(rating.get("description") or rating.get("points")),
+                label=_fit(str(rating.get("description") or rating.get("points")), slot),
                 percent=percent,
             )
         )
     return bars
+
+
+def _fit(label: str, room: float) -> str:
+    """A label cut to what fits under its bar (about 6.5 px a character)."""
+    most = max(3, int(room / 6.5))
+    return label if len(label) <= most else label[: most - 1] + "…"

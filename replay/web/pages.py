@@ -21,7 +21,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
@@ -139,9 +139,9 @@ class Pages:
         return self.render(request, "login.html", next=_safe_next(request.query_params.get("next")))
 
     async def login(self, request: Request) -> Response:
-        form = await request.form()
-        token = str(form.get("token") or "").strip()
-        target = _safe_next(str(form.get("next") or "/"))
+        form = await _form(request)
+        token = form.get("token", "").strip()
+        target = _safe_next(form.get("next") or "/")
         grant = self.access.authenticate(token)
         if grant is None or grant.scope != "read":
             reason = (
@@ -164,8 +164,8 @@ class Pages:
 
     async def logout(self, request: Request) -> Response:
         grant = grant_of(request)
-        form = await request.form()
-        sent = str(form.get("csrf") or "")
+        form = await _form(request)
+        sent = form.get("csrf", "")
         if grant is None or grant.csrf is None or not hmac.compare_digest(sent, grant.csrf):
             return self.error_page(
                 request, 403, "Sign-out refused", "The form was not this page's."
@@ -235,7 +235,13 @@ class Pages:
             cells = []
             for column in cols:
                 score = scores.get(column.outcome_id)
-                cells.append((score["score"] if score else None, score["count"] if score else 0))
+                cells.append(
+                    (
+                        column.outcome_id,
+                        score["score"] if score else None,
+                        score["count"] if score else 0,
+                    )
+                )
             return {"cells": cells, "stat": stat}
 
         context = await self._course(request, answer)
@@ -387,3 +393,18 @@ def _safe_next(target: str | None) -> str:
     if parts.scheme or parts.netloc or "\\" in target:
         return "/"
     return target
+
+
+MAX_FORM_BYTES = 4096
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A small urlencoded form (sign-in, sign-out); anything else is an empty form."""
+    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
+        return {}
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            return {}
+    return {key: value for key, value in parse_qsl(body.decode("utf-8", errors="replace"))}

@@ -11,7 +11,7 @@
   token. The cookie is HttpOnly, SameSite=Strict, and Secure when served over TLS.
 * Every answer: a Content-Security-Policy allowing only this server's own scripts
   and styles (no inline script, no framing), `X-Content-Type-Options: nosniff`,
-  `Referrer-Policy: no-referrer`, and `Cache-Control: no-store` but for static files.
+  `Referrer-Policy: same-origin`, and `Cache-Control: no-store` but for static files.
 
 Tokens and session ids never reach a log: they travel in headers and POST bodies,
 never in URLs, and nothing here logs them.
@@ -99,8 +99,12 @@ def header(headers: list[tuple[bytes, bytes]], wanted: bytes) -> str | None:
 
 
 def same_origin(scope: Scope) -> bool:
-    """A POST's Origin (or Referer) names this server, or is absent (not a browser)."""
+    """A POST from this site: the browser's `Sec-Fetch-Site` says so, or the `Origin`
+    (or `Referer`) names this server; a client that sends neither is not a browser."""
     headers = scope["headers"]
+    fetch_site = header(headers, b"sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site in ("same-origin", "none")
     origin = header(headers, b"origin") or header(headers, b"referer")
     if origin is None:
         return True
@@ -131,7 +135,7 @@ class SecurityHeaders:
                     (b"content-security-policy", CSP.encode()),
                     (b"x-content-type-options", b"nosniff"),
                     (b"x-frame-options", b"DENY"),
-                    (b"referrer-policy", b"no-referrer"),
+                    (b"referrer-policy", b"same-origin"),
                 ]
                 if not static:
                     headers.append((b"cache-control", b"no-store"))
