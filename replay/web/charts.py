@@ -143,7 +143,7 @@ class Bar:
 
 
 def distribution_bars(
-    ratings: list[dict[str, Any]], width: int = 320, height: int = 120
+    ratings: list[dict[str, Any]], width: int = 560, height: int = 130
 ) -> list[Bar]:
     """One bar per rating, its height the percent of students."""
     if not ratings:

@@ -51,3 +51,43 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 def api(world: World) -> Iterator[TestClient]:
     with world.api() as client:
         yield client
+
+
+class LiveServer:
+    """The app under uvicorn on a free loopback port, in a thread."""
+
+    def __init__(self, world: World) -> None:
+        import socket
+        import threading
+
+        import uvicorn
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            create_web_app(world.service), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        import time
+
+        self.thread.start()
+        for _ in range(200):
+            if self.server.started:
+                return self
+            time.sleep(0.05)
+        raise RuntimeError("the server did not start")
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def live(world: World) -> Iterator[LiveServer]:
+    with LiveServer(world) as server:
+        yield server

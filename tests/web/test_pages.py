@@ -44,7 +44,7 @@ def test_the_gradebook_shows_each_cell_as_the_cli_answers_it(world: World) -> No
         ((m.group(2), m.group(1)), m.group(3))
         for m in re.finditer(r'data-outcome="(\d+)" data-user="([^"]+)"[^>]*>([^<]*)<', html)
     )
-    assert answers
+    assert answers and len(cells) > 50
     for answer in answers:
         if answer["count"] == 0:
             continue
