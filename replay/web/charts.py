@@ -6,6 +6,7 @@ they reach an attribute.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,6 +62,8 @@ def history_chart(
         start, end = min(start, epoch(points[0].at)), max(end, epoch(points[-1].at))
     end = max(end, start + 1)
     top = max(top_score, *(p.score or 0 for p in points)) if points else top_score
+    if top > top_score:  # a score above the scale's top: round the axis up
+        top = float(math.ceil(top))
     top = top or 1.0
 
     def x(seconds: float) -> float:
