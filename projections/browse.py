@@ -125,6 +125,52 @@ def students_rollups(
     return by_student
 
 
+def course_grid(view: CourseView) -> dict[str, list[RollupRecord]]:
+    """Every student's rollups of the course's outcomes, by student, from one scan of the
+    course (the grid path of `mastery query --course`): what `rollups_by_student` gives
+    for a whole course, in about a third of its time. Students without a rollup of the
+    course's outcomes are absent."""
+    wanted = {o.outcome_id for o in view.outcomes}
+    by_student: dict[str, list[RollupRecord]] = {}
+    for record in MasteryQueries(view.db).rollups(_question(view)):
+        if record.key[2] in wanted:
+            by_student.setdefault(record.key[1], []).append(record)
+    for records in by_student.values():
+        records.sort(key=lambda r: id_key(r.key[2]))
+    return by_student
+
+
+@dataclass(frozen=True, slots=True)
+class CourseFacts:
+    """What does not depend on the moment asked: the span of the course's events, and
+    when each student's first result (with an outcome) happened."""
+
+    first_event: str
+    last_event: str
+    first_result: dict[str, str]
+
+    def students_as_of(self, valid: str) -> list[str]:
+        """`CourseView.students()` as of a valid time, with no known-time limit."""
+        return sorted(user for user, first in self.first_result.items() if first <= valid)
+
+
+def course_facts(db: sqlite_utils.Database, root_account: str, course: str) -> CourseFacts:
+    first, last = course_span(db, root_account, course)
+    rows = db.execute(
+        "SELECT user_uuid, min(event_time) FROM result_versions WHERE root_account = ? "
+        "AND context_type = 'Course' AND context_id = ? AND user_uuid IS NOT NULL "
+        "AND outcome_id IS NOT NULL GROUP BY user_uuid",
+        [root_account, course],
+    )
+    return CourseFacts(first, last, {str(user): str(at) for user, at in rows})
+
+
+def applied_position(db: sqlite_utils.Database) -> int:
+    """The log position the read models have applied (what a cache of them is valid for)."""
+    row = db.execute("SELECT max(position) FROM tracking").fetchone()
+    return int(row[0] or 0)
+
+
 def outcome_column(view: CourseView, outcome_id: str) -> dict[str, RollupRecord]:
     """Every student's rollup of one outcome of the course, by student."""
     records = MasteryQueries(view.db).rollups(_question(view, outcomes=[outcome_id]))
@@ -139,15 +185,14 @@ def aggregate_json(
 ) -> dict[str, Any]:
     """The course's one rollup (`aggregate=course`), over `users` and `outcomes` if given
     (the whole course: exactly `aggregate_rollup_json`)."""
+    grid = course_grid(view)
     students = view.students() if users is None else sorted(set(users) & set(view.students()))
     wanted = None if outcomes is None else set(outcomes)
     scores: dict[str, list[float | None]] = {}
-    for start in range(0, len(students), 500):
-        chunk = students_rollups(view, students[start : start + 500])
-        for records in chunk.values():
-            for record in records:
-                if record.rollup.count > 0 and (wanted is None or record.key[2] in wanted):
-                    scores.setdefault(record.key[2], []).append(record.rollup.score)
+    for student in students:
+        for record in grid.get(student, ()):
+            if record.rollup.count > 0 and (wanted is None or record.key[2] in wanted):
+                scores.setdefault(record.key[2], []).append(record.rollup.score)
     return {
         "scores": [
             score_json(outcome_id, None, course_aggregate(values, how), len(values))

@@ -27,7 +27,7 @@ from replay.service.errors import (
 
 if TYPE_CHECKING:
     from domain.rollup_settings import method_label
-    from projections.browse import CourseSummary, HistoryPoint
+    from projections.browse import CourseFacts, CourseSummary, HistoryPoint
     from projections.catchup import DEFAULT_BATCH
     from projections.exports import (
         CourseView,
@@ -69,6 +69,7 @@ _LAZY = {
     "Advance": "replay.jobs.progress",
     "ContextTree": "projections.hierarchy",
     "CopyReport": "replay.jobs.copy",
+    "CourseFacts": "projections.browse",
     "CourseSummary": "projections.browse",
     "CourseView": "projections.exports",
     "HistoryPoint": "projections.browse",
@@ -128,6 +129,7 @@ __all__ = [
     "BadQuestion",
     "ContextTree",
     "CopyReport",
+    "CourseFacts",
     "CourseSummary",
     "CourseView",
     "HistoryPoint",

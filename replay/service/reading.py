@@ -14,9 +14,13 @@ import sqlite_utils
 
 from domain.ids import InvalidId, normalise_id
 from projections.browse import (
+    CourseFacts,
     CourseSummary,
     HistoryPoint,
     aggregate_json,
+    applied_position,
+    course_facts,
+    course_grid,
     course_results,
     course_span,
     course_summaries,
@@ -175,6 +179,28 @@ class MasteryReader:
             return course_span(self._db, view.root_account, view.course)
         except ValueError as error:
             raise NotFound(str(error)) from None
+
+    def course_facts(self, view: CourseView) -> CourseFacts:
+        """The course's span and each student's first result: the same at every moment,
+        so a front door may keep them while `applied_position()` stays the same."""
+        try:
+            return course_facts(self._db, view.root_account, view.course)
+        except ValueError as error:
+            raise NotFound(str(error)) from None
+
+    def applied_position(self) -> int:
+        """The log position the read models this reader sees have applied."""
+        return applied_position(self._db)
+
+    def students(self, view: CourseView, facts: CourseFacts | None = None) -> list[str]:
+        """`view.students()`; as of a valid time alone, from `facts` when given (no scan)."""
+        if facts is not None and view.question.as_of is not None and view.question.known_at is None:
+            return facts.students_as_of(view.moment.valid)
+        return view.students()
+
+    def course_grid(self, view: CourseView) -> dict[str, list[RollupRecord]]:
+        """Every student's rollups of the course's outcomes, from one scan of the course."""
+        return course_grid(view)
 
     def students_rollups(
         self, view: CourseView, users: Sequence[str], outcomes: Sequence[str] | None = None

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from replay import service
-from replay.service import CourseView, MasteryReader, RollupRecord
+from replay.service import CourseFacts, CourseView, MasteryReader, RollupRecord
 from replay.web import canvas
 
 PAGE_SIZES = (20, 50, 100)
@@ -143,17 +143,18 @@ def columns(view: CourseView) -> list[Column]:
     return found
 
 
-def gradebook(reader: MasteryReader, view: CourseView, chosen: Options) -> Gradebook:
-    first, last = reader.course_span(view)
+def gradebook(
+    reader: MasteryReader, view: CourseView, chosen: Options, facts: CourseFacts
+) -> Gradebook:
     cols = columns(view)
     mastery = {c.outcome_id: c.mastery_points for c in cols}
-    students = view.students()
+    students = reader.students(view, facts)
     grid: dict[str, list[RollupRecord]] | None = None
     if chosen.rating:
-        grid = {}
-        for start in range(0, len(students), 500):
-            grid.update(reader.students_rollups(view, students[start : start + 500]))
-        students = [s for s in students if _has_rating(grid[s], cols, mastery, chosen.rating)]
+        grid = reader.course_grid(view)
+        students = [
+            s for s in students if _has_rating(grid.get(s, []), cols, mastery, chosen.rating)
+        ]
     descending = chosen.direction == "desc"
     if chosen.sort != "student" and chosen.sort in mastery:
         column = reader.outcome_column(view, chosen.sort)
@@ -170,7 +171,7 @@ def gradebook(reader: MasteryReader, view: CourseView, chosen: Options) -> Grade
     records = grid if grid is not None else reader.students_rollups(view, shown)
     rows = []
     for user in shown:
-        by_outcome = {r.key[2]: r for r in records[user]}
+        by_outcome = {r.key[2]: r for r in records.get(user, [])}
         rows.append((user, [cell(by_outcome.get(c.outcome_id), c.mastery_points) for c in cols]))
     ratings: dict[str, str | None] = {}
     for c in cols:
@@ -184,8 +185,8 @@ def gradebook(reader: MasteryReader, view: CourseView, chosen: Options) -> Grade
         students=len(students),
         pages=pages,
         options=chosen,
-        first_event=first,
-        last_event=last,
+        first_event=facts.first_event,
+        last_event=facts.last_event,
         ratings=list(ratings.items()),
     )
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import hmac
 import io
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +31,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from replay import service
-from replay.service import BadQuestion, CourseView, MasteryReader, MasteryService
+from replay.service import BadQuestion, CourseFacts, CourseView, MasteryReader, MasteryService
 from replay.service.access import AccessService
 from replay.web import canvas, charts
 from replay.web.gradebook import (
@@ -98,6 +99,23 @@ class Pages:
         self.secure_cookies = secure_cookies
         self.env = environment()
         self.env.globals["text_colour"] = text_colour
+        self._facts: dict[tuple[str, str], tuple[int, CourseFacts]] = {}
+        self._facts_lock = threading.Lock()
+
+    def facts(self, reader: MasteryReader, view: CourseView) -> CourseFacts:
+        """The course's span and first results, kept while the read models stay put."""
+        key = (view.root_account, view.course)
+        position = reader.applied_position()
+        with self._facts_lock:
+            kept = self._facts.get(key)
+        if kept is not None and kept[0] == position:
+            return kept[1]
+        facts = reader.course_facts(view)
+        with self._facts_lock:
+            if len(self._facts) > 256:
+                self._facts.clear()
+            self._facts[key] = (position, facts)
+        return facts
 
     def routes(self) -> list[Route]:
         course = "/courses/{course_id}"
@@ -195,7 +213,7 @@ class Pages:
                     request.path_params["course_id"], as_of=moment.as_of, known_at=moment.known_at
                 )
                 if view.question.as_of is not None:
-                    first, _ = reader.course_span(view)
+                    first = self.facts(reader, view).first_event
                     if view.moment.valid < first:
                         raise BeforeAnyEvent(view.course, first)
                 return answer(reader, view, params)
@@ -206,7 +224,7 @@ class Pages:
         self, reader: MasteryReader, view: CourseView, params: canvas.Params
     ) -> dict[str, Any]:
         chosen = options(params)
-        book = gradebook(reader, view, chosen)
+        book = gradebook(reader, view, chosen, self.facts(reader, view))
         return {
             "book": book,
             "course": view.course,
@@ -252,8 +270,9 @@ class Pages:
             target = io.StringIO()
             writer = csv.writer(target, lineterminator="\n")
             writer.writerow(service.gradebook_header(view))
-            for user, records in view.rollups_by_student():
-                row = service.gradebook_row(view, user, records)
+            grid = reader.course_grid(view)  # `mastery rollups --format csv`, from one scan
+            for user in reader.students(view, self.facts(reader, view)):
+                row = service.gradebook_row(view, user, grid.get(user, []))
                 writer.writerow(["" if value is None else value for value in row])
             return target.getvalue()
 
@@ -269,7 +288,8 @@ class Pages:
     def _outcomes_context(
         self, reader: MasteryReader, view: CourseView, params: canvas.Params
     ) -> dict[str, Any]:
-        first, last = reader.course_span(view)
+        facts = self.facts(reader, view)
+        first, last = facts.first_event, facts.last_event
         tree = reader.course_tree(view)
         distribution = reader.distribution(view)
         return {
@@ -299,7 +319,8 @@ class Pages:
     def _student_context(
         self, reader: MasteryReader, view: CourseView, params: canvas.Params, user: str
     ) -> dict[str, Any]:
-        first, last = reader.course_span(view)
+        facts = self.facts(reader, view)
+        first, last = facts.first_event, facts.last_event
         as_of = canvas.moment(params).as_of
         history = reader.student_history(view, user)
         if not any(history.values()) and user not in view.students():

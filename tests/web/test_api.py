@@ -218,7 +218,7 @@ def test_a_store_that_cannot_be_read_is_503(world: World, tmp_path: Any) -> None
 
 
 def test_the_change_feed_equals_the_clis_and_a_long_poll_wakes_within_a_second(
-    world: World, api: TestClient
+    world: World, api: TestClient, tmp_path: Any
 ) -> None:
     cli = cli_json(world, "changes", "--after", "10", "--limit", "25", lines=True)
     assert api.get("/api/v1/changes", params={"after": 10, "limit": 25}).json() == cli
@@ -228,9 +228,18 @@ def test_the_change_feed_equals_the_clis_and_a_long_poll_wakes_within_a_second(
     assert 0.9 <= time.monotonic() - started < 2.5
 
     # a replay commits new changes while a consumer waits: it hears of them at once
+    # (into a copy of the store: the other tests' world stays the sample)
+    import shutil
+
+    from replay.service import MasteryService
     from tests.builders import result, write_dump
 
-    dump = world.service.store.root.parent / "late.jsonl"
+    shutil.copytree(world.store, tmp_path / "store")
+    for old in (tmp_path / "store").glob("access.sqlite*"):
+        old.unlink()
+    world = World(MasteryService.open(str(tmp_path / "store")))
+    api = world.api()
+    dump = tmp_path / "late.jsonl"
     write_dump(
         dump,
         [
