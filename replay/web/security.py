@@ -2,8 +2,10 @@
 
 * `/api/...` takes `Authorization: Bearer <token>`: none or an unknown one is 401
   (JSON, `WWW-Authenticate: Bearer`), a token of the wrong scope 403. Scopes by
-  path: `/api/` needs `read`, `POST /events` needs `ingest` (`SCOPE_RULES`); an
-  endpoint can also ask for itself with `require_scope(request, "ingest")`.
+  path: `/api/` needs `read`, `POST /events` needs `ingest` (`SCOPE_RULES`). The
+  intake's paths (`INTAKE_PATHS`) take no token by default (Canvas signs its events);
+  a token sent there must be valid and of the scope, and the endpoint asks for itself
+  with `require_scope(request, "ingest")` when a post is not signed.
 * Browser pages take the session cookie made at sign-in (`/login`): without one, a
   GET goes to the login page (303), anything else is 401.
 * No state changes on GET: sign-in and sign-out are POSTs; a POST whose `Origin`
@@ -40,7 +42,11 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-PUBLIC_PATHS = ("/login", "/healthz", "/readyz", "/favicon.ico")
+PUBLIC_PATHS = ("/login", "/favicon.ico")
+INTAKE_PATHS = ("/events", "/healthz", "/readyz", "/metrics")
+"""The intake's: Canvas signs its events (the intake verifies them), so no token is
+required here; a token that is sent must be valid and of the right scope, and the
+endpoint sees its grant (`require_scope` for unsigned backfill posts)."""
 PUBLIC_PREFIXES = ("/static/",)
 SCOPE_RULES: tuple[tuple[str | None, str, str], ...] = (
     ("POST", "/events", "ingest"),
@@ -163,9 +169,25 @@ class Authentication:
         if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
             await self.app(scope, receive, send)
             return
-        api = path.startswith("/api/") or path == "/events"
         headers = scope["headers"]
         grant: Grant | None
+        if path in INTAKE_PATHS:
+            token = bearer(headers)
+            if token is not None:
+                grant = self.access.authenticate(token)
+                if grant is None:
+                    await _json(send, 401, "that token is not known (or was revoked)")
+                    return
+                wanted = needed_scope(method, path)
+                if method == "POST" and grant.scope != wanted:
+                    await _json(
+                        send, 403, f"a {grant.scope} token cannot do this: it needs {wanted}"
+                    )
+                    return
+                scope.setdefault("state", {})["grant"] = grant
+            await self.app(scope, receive, send)
+            return
+        api = path.startswith("/api/")
         if api:
             token = bearer(headers)
             grant = self.access.authenticate(token) if token else None

@@ -103,7 +103,7 @@ def test_a_teacher_moves_the_slider_and_sees_mastery_as_of_that_moment(
     shown_students = page.locator("tbody th.student-col a").all_inner_texts()
     answer = next(r for r in changed if r["user_uuid"] in shown_students)
     cell = page.locator(
-        f'td[data-user="{answer["user_uuid"]}"][data-outcome="{answer["learning_outcome_id"]}"]'
+        f'tr[data-user="{answer["user_uuid"]}"] td[data-outcome="{answer["learning_outcome_id"]}"]'
     )
     assert float(cell.inner_text().split(",")[0]) == answer["score"]
     colour = cell.evaluate("el => getComputedStyle(el).backgroundColor")
@@ -115,7 +115,7 @@ def test_a_teacher_moves_the_slider_and_sees_mastery_as_of_that_moment(
     # the URL holds the moment: reloading shows the same cell
     page.reload()
     cell = page.locator(
-        f'td[data-user="{answer["user_uuid"]}"][data-outcome="{answer["learning_outcome_id"]}"]'
+        f'tr[data-user="{answer["user_uuid"]}"] td[data-outcome="{answer["learning_outcome_id"]}"]'
     )
     assert float(cell.inner_text().split(",")[0]) == answer["score"]
 
