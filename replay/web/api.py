@@ -27,6 +27,7 @@ from replay.service.api_documents import (
     result_json,
 )
 from replay.web import canvas
+from replay.web.cache import FactsCache
 
 T = TypeVar("T")
 
@@ -44,8 +45,9 @@ def json_response(
 
 
 class Api:
-    def __init__(self, mastery: MasteryService) -> None:
+    def __init__(self, mastery: MasteryService, cache: FactsCache | None = None) -> None:
         self.service = mastery
+        self.cache = cache or FactsCache()
 
     def routes(self) -> list[Route]:
         course = "/api/v1/courses/{course_id}"
@@ -100,7 +102,7 @@ class Api:
                     ]
                 }
                 return _with_linked(document, view, include, []), None
-            students = view.students()
+            students = reader.students(view, self.cache.facts(reader, view))
             if users:
                 asked = set(users)
                 students = [s for s in students if s in asked]

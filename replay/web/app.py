@@ -27,6 +27,7 @@ from starlette.staticfiles import StaticFiles
 from replay.service import BadQuestion, MasteryService, NotFound, ServiceError, StoreUnavailable
 from replay.service.access import AccessService
 from replay.web.api import Api, json_response
+from replay.web.cache import FactsCache
 from replay.web.pages import STATIC, Pages
 from replay.web.security import (
     ASGIApp,
@@ -71,8 +72,9 @@ def create_web_app(
     """The API (`/api/v1/...`) and the web view on one store; `secure_cookies` marks the
     session cookie Secure even when TLS ends in a proxy in front of this server."""
     access = access or AccessService.of(mastery)
-    api = Api(mastery)
-    pages = Pages(mastery, access, secure_cookies=secure_cookies)
+    cache = FactsCache()
+    api = Api(mastery, cache)
+    pages = Pages(mastery, access, secure_cookies=secure_cookies, cache=cache)
 
     def answer(request: Request, status: int, message: str) -> Response:
         # the service names the command line's options; here they are parameters

@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import hmac
 import io
-import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +33,7 @@ from replay import service
 from replay.service import BadQuestion, CourseFacts, CourseView, MasteryReader, MasteryService
 from replay.service.access import AccessService
 from replay.web import canvas, charts
+from replay.web.cache import FactsCache
 from replay.web.gradebook import (
     NO_SCORE,
     PAGE_SIZES,
@@ -92,30 +92,23 @@ def text_colour(hex_value: str | None) -> str:
 
 class Pages:
     def __init__(
-        self, mastery: MasteryService, access: AccessService, *, secure_cookies: bool
+        self,
+        mastery: MasteryService,
+        access: AccessService,
+        *,
+        secure_cookies: bool,
+        cache: FactsCache | None = None,
     ) -> None:
         self.service = mastery
         self.access = access
         self.secure_cookies = secure_cookies
         self.env = environment()
         self.env.globals["text_colour"] = text_colour
-        self._facts: dict[tuple[str, str], tuple[int, CourseFacts]] = {}
-        self._facts_lock = threading.Lock()
+        self.cache = cache or FactsCache()
 
     def facts(self, reader: MasteryReader, view: CourseView) -> CourseFacts:
         """The course's span and first results, kept while the read models stay put."""
-        key = (view.root_account, view.course)
-        position = reader.applied_position()
-        with self._facts_lock:
-            kept = self._facts.get(key)
-        if kept is not None and kept[0] == position:
-            return kept[1]
-        facts = reader.course_facts(view)
-        with self._facts_lock:
-            if len(self._facts) > 256:
-                self._facts.clear()
-            self._facts[key] = (position, facts)
-        return facts
+        return self.cache.facts(reader, view)
 
     def routes(self) -> list[Route]:
         course = "/courses/{course_id}"
@@ -247,7 +240,8 @@ class Pages:
             reader: MasteryReader, view: CourseView, params: canvas.Params
         ) -> dict[str, Any]:
             stat = canvas.choice(params, "stat", ("mean", "median"), "mean") or "mean"
-            document = reader.aggregate(view, stat)
+            students = reader.students(view, self.facts(reader, view))
+            document = reader.aggregate(view, stat, students)
             scores = {s["links"]["outcome"]: s for s in document["scores"]}
             cols = columns(view)
             cells = []
