@@ -20,9 +20,16 @@ from domain.course_summary import course_aggregate
 from projections.exports import CourseView, score_json
 from projections.grid_scan import scanned_results
 from projections.queries import MasteryQueries, MasteryQuestion
-from projections.rollups import RollupRecord, one_snapshot, rollup_records
+from projections.rollups import (
+    ROLLUP_COLUMNS,
+    VERSION_FIELDS,
+    RollupRecord,
+    one_snapshot,
+    rollup_records,
+    score_rows,
+)
 from projections.rows import time_text
-from projections.settings import SettingsResolver
+from projections.settings import END_OF_TIME, Moment, SettingsResolver
 from projections.tree import id_key
 
 
@@ -304,19 +311,35 @@ def student_history(
     (an outcome, a mastery scale, a calculation method of the root account), and a
     point is kept where the score, count or rating differ from the point before. A
     point names the results whose versions took effect at its moment.
+
+    The student's results are read once, every version of each (under any key, as
+    `latest_results` reads them), and walked forward in valid time: at each moment
+    each result is in its latest version so far, grouped and rolled up by the code
+    every other answer uses, under the settings in force then.
     """
-    known = time_text(known_at) or "9999-12-31T23:59:59.999999Z"
-    results = db.execute(
-        "SELECT event_time, outcome_id, result_id, score, canvas_event FROM result_versions "
+    known = time_text(known_at) or END_OF_TIME
+    versions = db.execute(
+        "WITH candidates AS (SELECT DISTINCT root_account, result_id FROM result_versions "
         "WHERE user_uuid = ? AND context_type = 'Course' AND context_id = ? "
-        "AND root_account = ? AND recorded_at <= ? ORDER BY event_time",
+        "AND root_account = ?) "
+        f"SELECT {ROLLUP_COLUMNS}, r.event_time, r.canvas_event FROM candidates c "
+        "JOIN result_versions r ON r.root_account = c.root_account "
+        "AND r.result_id = c.result_id WHERE r.recorded_at <= ? ORDER BY r.event_time",
         [user_uuid, course, root_account, known],
     ).fetchall()
+    width = len(VERSION_FIELDS)
+    key = (root_account, user_uuid)
     causes: dict[str, list[dict[str, Any]]] = {}
-    for at, outcome_id, result_id, score, event in results:
-        causes.setdefault(at, []).append(
-            {"outcome_id": outcome_id, "result_id": result_id, "score": score, "event": event}
-        )
+    for row in versions:
+        if tuple(row[:2]) == key and row[3] == "Course" and row[4] == course:
+            causes.setdefault(row[width], []).append(
+                {
+                    "outcome_id": row[2],
+                    "result_id": row[5],
+                    "score": row[8],
+                    "event": row[width + 1],
+                }
+            )
     moments = set(causes)
     if moments:
         first = min(moments)
@@ -329,21 +352,26 @@ def student_history(
                     [root_account, first, known],
                 )
             )
-    queries = MasteryQueries(db)
     wanted = set(outcome_ids)
     series: dict[str, list[HistoryPoint]] = {o: [] for o in outcome_ids}
+    latest: dict[tuple[str, str], Any] = {}
+    upcoming = iter(versions)
+    pending = next(upcoming, None)
     with one_snapshot(db):
         for at in sorted(moments):
-            as_of = datetime.fromisoformat(at.replace("Z", "+00:00"))
-            records = queries.rollups(
-                MasteryQuestion(
-                    users=[user_uuid],
-                    course=course,
-                    as_of=as_of,
-                    known_at=known_at,
-                    root_account=root_account,
-                )
-            )
+            while pending is not None and pending[width] <= at:
+                result = (pending[0], pending[5])
+                held = latest.get(result)
+                if held is None or pending[6] > held[6]:
+                    latest[result] = pending
+                pending = next(upcoming, None)
+            grouped: dict[Any, list[Any]] = {}
+            for row in latest.values():
+                mine = tuple(row[:2]) == key and row[3] == "Course" and row[4] == course
+                if mine and row[2] is not None:
+                    grouped.setdefault(tuple(row[:5]), []).append(row[:width])
+            resolver = SettingsResolver(db, Moment(valid=at, known=known))
+            records = rollup_records(score_rows(grouped), resolver, across_courses=False)
             here = causes.get(at, [])
             seen = set()
             for record in records:

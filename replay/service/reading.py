@@ -198,6 +198,10 @@ class MasteryReader:
             return facts.students_as_of(view.moment.valid)
         return view.students()
 
+    def course_distribution(self, view: CourseView) -> list[dict[str, Any]]:
+        """`distribution(view)`, from one scan of the course (the same documents)."""
+        return rating_distribution_json(view, course_grid(view).items())
+
     def course_grid(self, view: CourseView) -> dict[str, list[RollupRecord]]:
         """Every student's rollups of the course's outcomes, from one scan of the course."""
         return course_grid(view)

@@ -175,7 +175,7 @@ class Api:
         def answer(
             reader: MasteryReader, view: CourseView, params: canvas.Params
         ) -> list[dict[str, Any]]:
-            return reader.distribution(view)
+            return reader.course_distribution(view)
 
         return json_response(await self._course(request, answer))
 

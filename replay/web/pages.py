@@ -285,7 +285,7 @@ class Pages:
         facts = self.facts(reader, view)
         first, last = facts.first_event, facts.last_event
         tree = reader.course_tree(view)
-        distribution = reader.distribution(view)
+        distribution = reader.course_distribution(view)
         return {
             "course": view.course,
             "tree": tree.snapshot if tree is not None else None,
