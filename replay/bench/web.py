@@ -9,6 +9,8 @@ last byte, so server time plus a loopback round trip):
 * a page of 100 students as of T (the fragment a slider move fetches, and the whole
   page), sorted by student and by an outcome; the course row (mean), fetched after;
 * the whole grid's CSV as of T;
+* a student's page (every outcome's history) and the outcomes page (tree and
+  distributions) as of T;
 * the API's outcome_rollups, a page of 100, as of T;
 * a slider move on a small course (30 students x 10 outcomes): the grid fragment.
 
@@ -81,7 +83,9 @@ class Served:
         )
         with service.reading() as reader:
             summary = max(reader.courses(), key=lambda c: c.students)
-            self.outcome = reader.course(summary.course_id).outcomes[0].outcome_id
+            view = reader.course(summary.course_id)
+            self.outcome = view.outcomes[0].outcome_id
+            self.student = view.students()[len(view.students()) // 2]
         self.course = summary.course_id
         self.span = (summary.first_event or "", summary.last_event or "")
 
@@ -155,6 +159,10 @@ def main() -> None:
             "whole_grid_csv_s": median_of(
                 served, served.client, f"{course}/gradebook.csv", moments
             ),
+            "student_page_s": median_of(
+                served, served.client, f"{course}/students/{served.student}", moments
+            ),
+            "outcomes_page_s": median_of(served, served.client, f"{course}/outcomes", moments),
             "api_outcome_rollups_page_of_100_s": median_of(
                 served,
                 served.api,
