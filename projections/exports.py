@@ -28,7 +28,7 @@ result there stands in, and `CourseView.outcomes_from_links` says so.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -290,10 +290,13 @@ def gradebook_row(view: CourseView, user_uuid: str, records: list[RollupRecord])
     return row
 
 
-def rating_distribution_json(view: CourseView) -> list[dict[str, Any]]:
-    """Per outcome of the course, Canvas's outcome fields and each rating's percent."""
+def rating_distribution_json(
+    view: CourseView, by_student: Iterable[tuple[str, list[RollupRecord]]] | None = None
+) -> list[dict[str, Any]]:
+    """Per outcome of the course, Canvas's outcome fields and each rating's percent
+    (over `by_student` when the caller has the course's rollups already)."""
     rollups: dict[str, list[Rollup]] = {o.outcome_id: [] for o in view.outcomes}
-    for _, records in view.rollups_by_student():
+    for _, records in view.rollups_by_student() if by_student is None else by_student:
         for record in records:
             rollups[record.key[2]].append(record.rollup)
     documents = []

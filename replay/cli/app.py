@@ -11,7 +11,7 @@ import sys
 import typer
 
 from replay import service
-from replay.cli import exports, hierarchy, mastery, replaying, scaleout, verify
+from replay.cli import exports, hierarchy, mastery, replaying, scaleout, tokens, verify
 from replay.cli.options import ReadModelsOption, answering, err
 
 app = typer.Typer(
@@ -46,6 +46,7 @@ for name, command in (
     (None, verify.verify),
 ):
     app.command(name)(answering(command))
+app.add_typer(tokens.app, name="token")
 
 
 def main() -> None:

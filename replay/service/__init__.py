@@ -27,6 +27,7 @@ from replay.service.errors import (
 
 if TYPE_CHECKING:
     from domain.rollup_settings import method_label
+    from projections.browse import CourseFacts, CourseSummary, HistoryPoint
     from projections.catchup import DEFAULT_BATCH
     from projections.exports import (
         CourseView,
@@ -68,7 +69,10 @@ _LAZY = {
     "Advance": "replay.jobs.progress",
     "ContextTree": "projections.hierarchy",
     "CopyReport": "replay.jobs.copy",
+    "CourseFacts": "projections.browse",
+    "CourseSummary": "projections.browse",
     "CourseView": "projections.exports",
+    "HistoryPoint": "projections.browse",
     "DEFAULT_BATCH": "projections.catchup",
     "Lag": "replay.jobs.follow",
     "MasteryQuestion": "projections.queries",
@@ -125,7 +129,10 @@ __all__ = [
     "BadQuestion",
     "ContextTree",
     "CopyReport",
+    "CourseFacts",
+    "CourseSummary",
     "CourseView",
+    "HistoryPoint",
     "Lag",
     "MasteryQuestion",
     "MasteryReader",

@@ -13,6 +13,21 @@ from typing import Any
 import sqlite_utils
 
 from domain.ids import InvalidId, normalise_id
+from projections.browse import (
+    CourseFacts,
+    CourseSummary,
+    HistoryPoint,
+    aggregate_json,
+    applied_position,
+    course_facts,
+    course_grid,
+    course_results,
+    course_span,
+    course_summaries,
+    outcome_column,
+    student_history,
+    students_rollups,
+)
 from projections.exports import (
     CourseView,
     ExportError,
@@ -146,3 +161,95 @@ class MasteryReader:
 
     def distribution(self, view: CourseView) -> list[dict[str, Any]]:
         return rating_distribution_json(view)
+
+    # -- what the web view and the API ask besides (replay/web) -----------------------
+    def courses(self) -> list[CourseSummary]:
+        """Every course the store knows: students, outcomes, results, first/last event."""
+        return course_summaries(self._db)
+
+    def course_span(self, view: CourseView) -> tuple[str, str]:
+        """The first and last event_time of the course's results, groups and links."""
+        try:
+            return course_span(self._db, view.root_account, view.course)
+        except ValueError as error:
+            raise NotFound(str(error)) from None
+
+    def course_facts(self, view: CourseView) -> CourseFacts:
+        """The course's span and each student's first result: the same at every moment,
+        so a front door may keep them while `applied_position()` stays the same."""
+        try:
+            return course_facts(self._db, view.root_account, view.course)
+        except ValueError as error:
+            raise NotFound(str(error)) from None
+
+    def applied_position(self) -> int:
+        """The log position the read models this reader sees have applied."""
+        return applied_position(self._db)
+
+    def students(self, view: CourseView, facts: CourseFacts | None = None) -> list[str]:
+        """`view.students()`; as of a valid time alone, from `facts` when given (no scan)."""
+        if facts is not None and view.question.as_of is not None and view.question.known_at is None:
+            return facts.students_as_of(view.moment.valid)
+        return view.students()
+
+    def course_distribution(self, view: CourseView) -> list[dict[str, Any]]:
+        """`distribution(view)`, from one scan of the course (the same documents)."""
+        return rating_distribution_json(view, course_grid(view).items())
+
+    def course_grid(self, view: CourseView) -> dict[str, list[RollupRecord]]:
+        """Every student's rollups of the course's outcomes, from one scan of the course."""
+        return course_grid(view)
+
+    def students_rollups(
+        self, view: CourseView, users: Sequence[str], outcomes: Sequence[str] | None = None
+    ) -> dict[str, list[RollupRecord]]:
+        """A page of students: their rollups of the course's outcomes, by student."""
+        return students_rollups(view, users, outcomes)
+
+    def outcome_column(self, view: CourseView, outcome_id: str) -> dict[str, RollupRecord]:
+        """Every student's rollup of one outcome of the course (to sort by it)."""
+        return outcome_column(view, outcome_id)
+
+    def aggregate(
+        self,
+        view: CourseView,
+        how: str,
+        users: Sequence[str] | None = None,
+        outcomes: Sequence[str] | None = None,
+    ) -> dict[str, Any]:
+        """The course's one rollup, mean or median (`mastery rollups --aggregate`)."""
+        if how not in ("mean", "median"):
+            raise BadQuestion(f"aggregate_stat {how!r}: expected mean or median")
+        return aggregate_json(view, "mean" if how == "mean" else "median", users, outcomes)
+
+    def course_results(
+        self,
+        view: CourseView,
+        users: Sequence[str] = (),
+        outcomes: Sequence[str] = (),
+        *,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """The course's results at the moment: (how many in all, the rows asked for)."""
+        return course_results(view, users, outcomes, offset=offset, limit=limit)
+
+    def student_history(self, view: CourseView, user_uuid: str) -> dict[str, list[HistoryPoint]]:
+        """A student's rollup of each of the course's outcomes over valid time, as known
+        at the view's known time."""
+        return student_history(
+            self._db,
+            view.root_account,
+            view.course,
+            user_uuid,
+            [o.outcome_id for o in view.outcomes],
+            view.question.known_at,
+        )
+
+    def course_tree(self, view: CourseView) -> ContextTree | None:
+        """The course's outcome group tree at the view's moment (None: no group)."""
+        key = (view.root_account, "Course", view.course)
+        snapshot = HierarchyQueries(self._db).snapshot(key, view.moment)
+        if not snapshot.nodes:
+            return None
+        return ContextTree(*key, snapshot)
