@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from replay.cli import exports, hierarchy, mastery, replaying, scaleout, verify
+from replay.cli import exports, hierarchy, mastery, replaying, scaleout, serve, verify
 from replay.cli.options import ReadModelsOption, err
 from replay.store.location import set_read_models_default
 
@@ -44,6 +44,7 @@ for name, command in (
     (None, scaleout.follow),
     (None, scaleout.copy),
     (None, verify.verify),
+    (None, serve.serve),
 ):
     app.command(name)(command)
 
