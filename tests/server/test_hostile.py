@@ -19,7 +19,7 @@ import jwt
 import orjson
 import pytest
 
-from tests.server.support import ISSUER, JwksServer, Key, raw_request, server_in_thread
+from tests.server.support import CLIENT, ISSUER, JwksServer, Key, raw_request, server_in_thread
 
 EVENT: dict[str, Any] = {
     "metadata": {
@@ -90,7 +90,7 @@ class Server:
     jwks: JwksServer
 
     def post(self, body: bytes, **headers: str) -> httpx.Response:
-        return httpx.post(f"{self.base}/events", content=body, headers=headers, timeout=30)
+        return CLIENT.post(f"{self.base}/events", content=body, headers=headers, timeout=30)
 
 
 @dataclass
@@ -379,7 +379,7 @@ def cases() -> list[Case]:
         Case("a body that never ends (Content-Length 1000, 10 sent)", never_ending, 408),
         Case("a chunked body trickling forever", trickle, 408),
         Case("a malformed Content-Length", bad_content_length, 400),
-        Case("GET /events", lambda s: httpx.get(f"{s.base}/events"), 405),
+        Case("GET /events", lambda s: CLIENT.get(f"{s.base}/events"), 405),
     ]
 
 
@@ -448,7 +448,7 @@ def test_refusals_are_counted_and_logged_without_personal_data(
         signed_server.post(signed_server.keys["current"].sign(event("2001")))
         signed_server.post(b"garbage")
         signed_server.post(signed_server.keys["stranger"].sign(event("2002")))
-    metrics = httpx.get(f"{signed_server.base}/metrics").text
+    metrics = CLIENT.get(f"{signed_server.base}/metrics").text
     assert 'mastery_signatures_refused_total{why="unsigned"} 1.0' in metrics
     assert 'mastery_signatures_refused_total{why="unknown-kid"} 1.0' in metrics
     assert "mastery_events_appended_total 1.0" in metrics
@@ -464,7 +464,7 @@ def test_unsigned_bodies_are_judged_like_replay_lines_with_accept_unsigned(tmp_p
     with server_in_thread(tmp_path / "store", accept_unsigned=True) as (base, _live):
 
         def post(body: bytes) -> dict[str, Any]:
-            answer = httpx.post(f"{base}/events", content=body, timeout=30)
+            answer = CLIENT.post(f"{base}/events", content=body, timeout=30)
             assert answer.status_code == 200, answer.text
             found: dict[str, Any] = answer.json()
             return found
@@ -477,7 +477,7 @@ def test_unsigned_bodies_are_judged_like_replay_lines_with_accept_unsigned(tmp_p
         sqs = {"MessageId": "m", "Body": orjson.dumps(event("3002")).decode()}
         assert post(orjson.dumps(sqs))["outcome"] == "appended"
         assert post(b"eyJhbGciOiJub25lIn0.bm90IGpzb24.")["reason"] == "bad-jwt"
-        gz = httpx.post(
+        gz = CLIENT.post(
             f"{base}/events",
             content=gzip.compress(orjson.dumps(event("3003"))),
             headers={"Content-Encoding": "gzip"},
