@@ -36,12 +36,15 @@ from typing import Any
 import orjson
 
 ISSUER = "https://live-events.canvas.instructure.com"
-_PRIVATE_PEM: bytes = b""
+_PRIVATE_KEY: Any = None
 
 
 def _init_signer(pem: bytes) -> None:
-    global _PRIVATE_PEM
-    _PRIVATE_PEM = pem
+    """Load the key once per worker: PyJWT given PEM bytes parses them on every call."""
+    global _PRIVATE_KEY
+    from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+    _PRIVATE_KEY = load_pem_private_key(pem, password=None)
 
 
 def _sign(lines: list[bytes]) -> list[bytes]:
@@ -50,7 +53,7 @@ def _sign(lines: list[bytes]) -> list[bytes]:
     return [
         jwt.encode(
             {**orjson.loads(line), "iss": ISSUER},
-            _PRIVATE_PEM,
+            _PRIVATE_KEY,
             algorithm="RS256",
             headers={"kid": "bench"},
         ).encode()
