@@ -11,7 +11,7 @@ import sys
 import typer
 
 from replay import service
-from replay.cli import exports, hierarchy, mastery, replaying, scaleout, tokens, verify
+from replay.cli import exports, hierarchy, mastery, replaying, scaleout, serve, tokens, verify
 from replay.cli.options import ReadModelsOption, answering, err
 
 app = typer.Typer(
@@ -44,6 +44,7 @@ for name, command in (
     (None, scaleout.follow),
     (None, scaleout.copy),
     (None, verify.verify),
+    (None, serve.serve),
 ):
     app.command(name)(answering(command))
 app.add_typer(tokens.app, name="token")

@@ -160,14 +160,35 @@ class Ingestor:
             summary.elapsed_seconds = perf_counter() - started
         return summary
 
-    def _append(self, batch: list[CanvasEvent], summary: ReplaySummary) -> None:
+    def append(self, batch: list[CanvasEvent], summary: ReplaySummary) -> list[bool]:
+        """Record judged events in one transaction (with what the quarantine holds);
+        for each event, whether it was appended (False: a duplicate). The live intake
+        (replay/service/intake.py) answers each sender from this."""
+        verdicts: list[bool] = []
+        summary.read += len(batch)
+        self._append(batch, summary, verdicts)
+        return verdicts
+
+    def forget(self) -> None:
+        """Drop every cached aggregate: after a failed transaction they may hold
+        events that were never stored; the next batch reloads them from the log."""
+        self._cache.clear()
+
+    def _append(
+        self,
+        batch: list[CanvasEvent],
+        summary: ReplaySummary,
+        verdicts: list[bool] | None = None,
+    ) -> None:
         """Record a batch in one transaction; retried if another writer got there first."""
         if not batch:
             self.quarantine.flush()
             return
         for attempt in range(1, SAVE_ATTEMPTS + 1):
             outcome = Counter[str]()
-            touched = self._apply(batch, outcome)
+            if verdicts is not None:
+                verdicts.clear()
+            touched = self._apply(batch, outcome, verdicts)
             try:
                 self.log.record(touched)
             except IntegrityError:
@@ -192,7 +213,12 @@ class Ingestor:
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
-    def _apply(self, batch: list[CanvasEvent], outcome: Counter[str]) -> list[CanvasEntity]:
+    def _apply(
+        self,
+        batch: list[CanvasEvent],
+        outcome: Counter[str],
+        verdicts: list[bool] | None = None,
+    ) -> list[CanvasEntity]:
         recorded_at = self.clock()
         keys = [
             AGGREGATE_CLASSES[event.kind].id_for(event.root_account, event.entity_id)
@@ -212,7 +238,11 @@ class Ingestor:
                 cache.move_to_end(key)
             else:
                 outcome["duplicates"] += 1
+                if verdicts is not None:
+                    verdicts.append(False)
                 continue
+            if verdicts is not None:
+                verdicts.append(True)
             outcome["appended"] += 1
             outcome["type:" + event.name] += 1
             if event.legacy:
