@@ -10,6 +10,15 @@ import orjson
 import typer
 from rich.table import Table
 
+from replay.cli.losses import (
+    Cd2FormatOption,
+    Cd2SnapshotOption,
+    DropDayOption,
+    DropFractionOption,
+    DroppedOption,
+    SilenceOption,
+    generate_world,
+)
 from replay.cli.options import (
     JsonOption,
     ReadModelsOption,
@@ -156,6 +165,12 @@ def generate(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")
     ] = None,
+    drop_fraction: DropFractionOption = 0.0,
+    drop_day: DropDayOption = None,
+    silence: SilenceOption = None,
+    cd2_snapshot: Cd2SnapshotOption = None,
+    cd2_format: Cd2FormatOption = "jsonl",
+    dropped: DroppedOption = None,
 ) -> None:
     """Write a realistic synthetic dump (deterministic for a seed)."""
     from replay.service.synthetic import write_synthetic_dump
@@ -170,6 +185,19 @@ def generate(
         "legacy": legacy,
         "courses": courses,
     }
+    if drop_fraction or drop_day or silence or cd2_snapshot or dropped:
+        with answering():
+            generate_world(
+                output,
+                settings,
+                drop_fraction=drop_fraction,
+                drop_days=tuple(drop_day or ()),
+                silences=tuple(silence or ()),
+                cd2_snapshot=cd2_snapshot,
+                cd2_format=cd2_format,
+                dropped=dropped,
+            )
+        return
     if output is None:
         write_synthetic_dump(sys.stdout.buffer, **settings)
         return
