@@ -23,6 +23,7 @@ from projections.bulk_load import bulk_loading
 from projections.hierarchy import HierarchyProjector
 from projections.log_summary import LogSummaryProjector
 from projections.mastery import MasteryProjector
+from projections.provenance import ProvenanceProjector
 from projections.rows import StoredChange, kind_of_topic
 from projections.schema import READ_MODEL_FORMAT, create_bookkeeping, read_model_format
 
@@ -44,6 +45,7 @@ PROJECTORS: list[Projector] = [
     MasteryProjector(),
     LogSummaryProjector(),
     HierarchyProjector(),
+    ProvenanceProjector(),
 ]
 # A projector may also define `finish(db)`: work deferred until the loop is level with
 # the log, done in the transaction of the batch that made it level.

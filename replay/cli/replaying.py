@@ -111,6 +111,10 @@ def status(
     table.add_row("aggregates", f"{report.aggregates:,}")
     for name, count in report.events_by_type.items():
         table.add_row(f"  {name}", f"{count:,}")
+    if report.backfilled_by_type:
+        table.add_row("backfilled from CD2", f"{sum(report.backfilled_by_type.values()):,}")
+        for name, count in report.backfilled_by_type.items():
+            table.add_row(f"  {name}", f"{count:,}")
     table.add_row("first event_time", report.first_event_time or "-")
     table.add_row("last event_time", report.last_event_time or "-")
     table.add_row("quarantined lines", f"{report.quarantined:,}")

@@ -177,12 +177,14 @@ class Ingestor:
         for name, count in outcome.items():
             if name.startswith("type:"):
                 summary.appended_by_type[name[5:]] += count
+        self.quarantine.add_duplicates(self._recorded_at, self._batch_duplicates)
         self.quarantine.flush()
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
     def _apply(self, batch: list[CanvasEvent], outcome: Counter[str]) -> list[CanvasEntity]:
-        recorded_at = self.clock()
+        recorded_at = self._recorded_at = self.clock()
+        self._batch_duplicates = Counter[tuple[str, str]]()
         keys = [
             AGGREGATE_CLASSES[event.kind].id_for(event.root_account, event.entity_id)
             for event in batch
@@ -201,6 +203,7 @@ class Ingestor:
                 cache.move_to_end(key)
             else:
                 outcome["duplicates"] += 1
+                self._batch_duplicates[event.name, event.root_account] += 1
                 continue
             outcome["appended"] += 1
             outcome["type:" + event.name] += 1

@@ -18,6 +18,7 @@ import sqlite_utils
 
 from domain.rejections import Rejection
 from replay.ingest.sources import Location
+from replay.store import duplicates
 
 TABLE = "quarantine"
 
@@ -38,6 +39,8 @@ class Quarantine:
         self._db = sqlite_utils.Database(path)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._pending: list[dict[str, Any]] = []
+        self._duplicates: list[tuple[str, str, str, int]] = []
+        duplicates.ensure_table(self._db.conn)
         if TABLE not in self._db.table_names():
             self._db.table(TABLE).create(
                 {
@@ -74,11 +77,18 @@ class Quarantine:
             }
         )
 
+    def add_duplicates(self, recorded_at: datetime, counts: dict[tuple[str, str], int]) -> None:
+        """Count a batch's redeliveries (event name, root account) until the next flush."""
+        self._duplicates += duplicates.rows_for(recorded_at, counts)
+
     def flush(self) -> None:
-        if self._pending:
+        if self._pending or self._duplicates:
             with self._db.conn:
-                self._db.table(TABLE).insert_all(self._pending, ignore=True)
+                if self._pending:
+                    self._db.table(TABLE).insert_all(self._pending, ignore=True)
+                duplicates.add_rows(self._db.conn, self._duplicates)
             self._pending.clear()
+            self._duplicates.clear()
 
     def count(self) -> int:
         return self._db.table(TABLE).count
