@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from replay.cli import exports, hierarchy, mastery, replaying, scaleout, verify
+from replay.cli import delivery, exports, hierarchy, mastery, replaying, scaleout, verify
 from replay.cli.options import ReadModelsOption, err
 from replay.service import set_read_models_default
 
@@ -44,6 +44,8 @@ for name, command in (
     (None, scaleout.follow),
     (None, scaleout.copy),
     (None, verify.verify),
+    (None, delivery.gaps),
+    (None, delivery.reconcile),
 ):
     app.command(name)(command)
 
