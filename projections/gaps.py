@@ -287,7 +287,10 @@ def _in_range(period: str, settings: GapSettings) -> bool:
     length = _KEY_LENGTH[settings.by]
     if settings.since is not None and period < settings.since[:length]:
         return False
-    return not (settings.until is not None and period > settings.until[:length])
+    if settings.until is None:
+        return True
+    until = settings.until[:length]  # a date as --until of hours means its every hour
+    return period[: len(until)] <= until
 
 
 def _document(
