@@ -114,13 +114,11 @@ def _cell(value: Any) -> str:
 def _duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
-    if seconds < 120:
-        return f"{seconds:.1f} s"
-    if seconds < 7200:
-        return f"{seconds / 60:.1f} min"
-    if seconds < 172_800:
-        return f"{seconds / 3600:.1f} h"
-    return f"{seconds / 86400:.1f} d"
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if seconds >= 2 * size:
+            value = seconds / size
+            return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
+    return f"{seconds:.1f} s"
 
 
 _BARS = " ▁▂▃▄▅▆▇█"
@@ -175,22 +173,15 @@ def _gaps_tables(report: dict[str, Any]) -> None:
     if out.is_terminal:
         out.print(daily_chart(report))
     table = Table(
-        title=f"deliveries per {report['by']}" + _root_title(report),
+        title=f"deliveries per {report['by']}{_root_title(report)}: events by event time and by "
+        "recording time, duplicates, quarantined lines, backfilled events, delay p50/p95/max",
         title_justify="left",
         box=box.SIMPLE_HEAD,
     )
-    for column, justify in (
-        ("period / event type", "left"),
-        ("by event time", "right"),
-        ("by recorded", "right"),
-        ("dupl.", "right"),
-        ("quar.", "right"),
-        ("backf.", "right"),
-        ("delay p50", "right"),
-        ("p95", "right"),
-        ("max", "right"),
-    ):
-        table.add_column(column, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    table.add_column("period / event type", no_wrap=True, max_width=32, overflow="ellipsis")
+    widths = {"by event": 8, "recorded": 8, "dup": 5, "quar": 5, "backf": 5}
+    for column in (*widths, "p50", "p95", "max"):
+        table.add_column(column, justify="right", no_wrap=True, min_width=widths.get(column, 6))
     flagged = {flag["period"] for flag in report["flags"]}
     rows_by_period: dict[str, list[dict[str, Any]]] = {}
     for row in report["rows"]:
