@@ -24,6 +24,7 @@ from projections.hierarchy import HierarchyProjector
 from projections.log_port import LogReader, LogRow
 from projections.log_summary import LogSummaryProjector
 from projections.mastery import MasteryProjector
+from projections.provenance import ProvenanceProjector
 from projections.rows import StoredChange, kind_of_topic
 from projections.schema import (
     READ_MODEL_FORMAT,
@@ -51,6 +52,7 @@ PROJECTORS: list[Projector] = [
     MasteryProjector(),
     LogSummaryProjector(),
     HierarchyProjector(),
+    ProvenanceProjector(),
 ]
 # A projector may also define `finish(db)`: work deferred until the loop is level with
 # the log, done in the transaction of the batch that made it level.

@@ -11,7 +11,17 @@ import sys
 import typer
 
 from replay import service
-from replay.cli import exports, hierarchy, mastery, replaying, scaleout, serve, tokens, verify
+from replay.cli import (
+    delivery,
+    exports,
+    hierarchy,
+    mastery,
+    replaying,
+    scaleout,
+    serve,
+    tokens,
+    verify,
+)
 from replay.cli.options import ReadModelsOption, answering, err
 
 app = typer.Typer(
@@ -44,6 +54,8 @@ for name, command in (
     (None, scaleout.follow),
     (None, scaleout.copy),
     (None, verify.verify),
+    (None, delivery.gaps),
+    (None, delivery.reconcile),
     (None, serve.serve),
 ):
     app.command(name)(answering(command))

@@ -10,6 +10,15 @@ import typer
 from rich.table import Table
 
 from replay import service
+from replay.cli.losses import (
+    Cd2FormatOption,
+    Cd2SnapshotOption,
+    DropDayOption,
+    DropFractionOption,
+    DroppedOption,
+    SilenceOption,
+    generate_world,
+)
 from replay.cli.options import (
     JsonOption,
     ReadModelsOption,
@@ -139,6 +148,10 @@ def status(
     table.add_row("aggregates", f"{report.aggregates:,}")
     for name, count in report.events_by_type.items():
         table.add_row(f"  {name}", f"{count:,}")
+    if report.backfilled_by_type:
+        table.add_row("backfilled from CD2", f"{sum(report.backfilled_by_type.values()):,}")
+        for name, count in report.backfilled_by_type.items():
+            table.add_row(f"  {name}", f"{count:,}")
     table.add_row("first event_time", report.first_event_time or "-")
     table.add_row("last event_time", report.last_event_time or "-")
     table.add_row("quarantined lines", f"{report.quarantined:,}")
@@ -226,6 +239,12 @@ def generate(
             help="File to write (default stdout); gzip-compressed if it ends in .gz.",
         ),
     ] = None,
+    drop_fraction: DropFractionOption = 0.0,
+    drop_day: DropDayOption = None,
+    silence: SilenceOption = None,
+    cd2_snapshot: Cd2SnapshotOption = None,
+    cd2_format: Cd2FormatOption = "jsonl",
+    dropped: DroppedOption = None,
 ) -> None:
     """Write a realistic synthetic dump (deterministic for a seed)."""
     from replay.service.synthetic import write_synthetic_dump, write_synthetic_file
@@ -240,6 +259,18 @@ def generate(
         "legacy": legacy,
         "courses": courses,
     }
+    if drop_fraction or drop_day or silence or cd2_snapshot or dropped:
+        generate_world(
+            output,
+            settings,
+            drop_fraction=drop_fraction,
+            drop_days=tuple(drop_day or ()),
+            silences=tuple(silence or ()),
+            cd2_snapshot=cd2_snapshot,
+            cd2_format=cd2_format,
+            dropped=dropped,
+        )
+        return
     if output is None:
         write_synthetic_dump(sys.stdout.buffer, **settings)
         return

@@ -209,6 +209,7 @@ class Ingestor:
         for name, count in outcome.items():
             if name.startswith("type:"):
                 summary.appended_by_type[name[5:]] += count
+        self.quarantine.add_duplicates(self._recorded_at, self._batch_duplicates)
         self.quarantine.flush()
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
@@ -219,7 +220,8 @@ class Ingestor:
         outcome: Counter[str],
         verdicts: list[bool] | None = None,
     ) -> list[CanvasEntity]:
-        recorded_at = self.clock()
+        recorded_at = self._recorded_at = self.clock()
+        self._batch_duplicates = Counter[tuple[str, str]]()
         keys = [
             AGGREGATE_CLASSES[event.kind].id_for(event.root_account, event.entity_id)
             for event in batch
@@ -240,6 +242,7 @@ class Ingestor:
                 outcome["duplicates"] += 1
                 if verdicts is not None:
                     verdicts.append(False)
+                self._batch_duplicates[event.name, event.root_account] += 1
                 continue
             if verdicts is not None:
                 verdicts.append(True)

@@ -28,6 +28,8 @@ class StoreStatus:
     quarantined: int = 0
     quarantined_by_reason: dict[str, int] = field(default_factory=dict)
     unprojectable_events: int = 0
+    # events backfilled from a Canvas Data 2 snapshot (in `events_by_type` too)
+    backfilled_by_type: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
@@ -62,6 +64,12 @@ def _read_summary(store: Store, status: StoreStatus) -> None:
         tracked = connection.execute("SELECT MAX(position) FROM tracking").fetchone()
         if _has_table(connection, TABLE):
             status.unprojectable_events = len(unprojectable_events(connection))
+        if _has_table(connection, "backfilled_events"):
+            status.backfilled_by_type = dict(
+                connection.execute(
+                    "SELECT canvas_event, COUNT(*) FROM backfilled_events GROUP BY 1 ORDER BY 1"
+                ).fetchall()
+            )
     except sqlite3.DatabaseError:
         return  # a damaged read model: status still reports the log; rebuild fixes it
     finally:

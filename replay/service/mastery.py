@@ -159,6 +159,35 @@ class MasteryService:
     def status(self) -> StoreStatus:
         return store_status(self.store)
 
+    def gaps(
+        self,
+        *,
+        by: str = "day",
+        since: str | None = None,
+        until: str | None = None,
+        root_account: str | None = None,
+        late_answers: bool = True,
+    ) -> dict[str, Any]:
+        """The delivery-gap report (`mastery gaps`): what the stream lost, when."""
+        from replay.service.delivery import gap_report
+
+        return gap_report(
+            self.store,
+            by=by,
+            since=since,
+            until=until,
+            root_account=root_account,
+            late_answers=late_answers,
+        )
+
+    def reconcile(
+        self, snapshot: str, *, as_of: str | None = None, backfill: bool = False
+    ) -> dict[str, Any]:
+        """Compare the log with a Canvas Data 2 snapshot (`mastery reconcile`)."""
+        from replay.service.delivery import reconcile
+
+        return reconcile(self.store, snapshot, as_of=as_of, backfill=backfill)
+
     def verify(self) -> VerifyReport:
         from replay.jobs.verify import verify_store
 

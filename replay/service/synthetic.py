@@ -27,3 +27,43 @@ def write_synthetic_file(path: Path, **settings: Any) -> tuple[int, int]:
             return write_synthetic_dump(file, **settings)
     except OSError as error:
         raise BadInput(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def write_synthetic_world(
+    target: BinaryIO,
+    *,
+    drop_fraction: float = 0.0,
+    drop_days: tuple[str, ...] = (),
+    silences: tuple[str, ...] = (),
+    cd2_snapshot: str | None = None,
+    cd2_format: str = "jsonl",
+    dropped: BinaryIO | None = None,
+    **settings: Any,
+) -> tuple[int, dict[str, int]]:
+    """A dump with known losses and/or the world's CD2 snapshot: (events written, lost by reason).
+
+    Raises `BadQuestion` for a loss option that cannot be understood.
+    """
+    from replay.service.errors import BadQuestion
+    from replay.synthetic.generate import GeneratorSettings
+    from replay.synthetic.losses import LossError, LossPlan, Silence, parse_days, write_world
+
+    chosen = GeneratorSettings(**settings)
+    try:
+        plan = LossPlan(
+            drop_fraction=drop_fraction,
+            drop_days=parse_days(drop_days),
+            silences=tuple(Silence.parse(text) for text in silences),
+            seed=chosen.seed,
+        )
+    except LossError as error:
+        raise BadQuestion(str(error)) from None
+    written, ledger = write_world(
+        chosen,
+        target,
+        plan,
+        snapshot_dir=cd2_snapshot,
+        snapshot_format=cd2_format,
+        dropped_out=dropped,
+    )
+    return written, dict(sorted(ledger.by_reason.items()))

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import sqlite_utils
 
 from domain.rejections import Rejection
+from replay.store import duplicates
 
 TABLE = "quarantine"
 LOCK_WAIT_SECONDS = 600.0
@@ -56,6 +57,8 @@ class Quarantine:
         self._resolving: list[tuple[str, int, int | None, bytes]] = []
         self.resolved = 0
         """Entries this object deleted because their place was later read whole."""
+        self._duplicates: list[tuple[str, str, str, int]] = []
+        duplicates.ensure_table(self._db.conn)
         if TABLE not in self._db.table_names():
             self._db.table(TABLE).create(
                 {
@@ -92,6 +95,10 @@ class Quarantine:
             }
         )
 
+    def add_duplicates(self, recorded_at: datetime, counts: dict[tuple[str, str], int]) -> None:
+        """Count a batch's redeliveries (event name, root account) until the next flush."""
+        self._duplicates += duplicates.rows_for(recorded_at, counts)
+
     def resolve(self, location: Location, raw: bytes) -> None:
         """The line at `location` was read and used: its entries whose bytes were the
         beginning of `raw` are resolved (deleted at the next flush). That is a line
@@ -102,10 +109,11 @@ class Quarantine:
         self._resolving.append((location.source, location.line, location.item, raw))
 
     def flush(self) -> None:
-        if self._pending or self._resolving:
+        if self._pending or self._resolving or self._duplicates:
             with self._db.conn:
                 if self._pending:
                     self._db.table(TABLE).insert_all(self._pending, ignore=True)
+                duplicates.add_rows(self._db.conn, self._duplicates)
                 for source, line, item, raw in self._resolving:
                     cursor = self._db.conn.execute(
                         f"DELETE FROM {TABLE} WHERE source = ? AND line = ? AND item IS ? "
@@ -115,6 +123,7 @@ class Quarantine:
                     self.resolved += cursor.rowcount
             self._pending.clear()
             self._resolving.clear()
+            self._duplicates.clear()
 
     def places(self, sources: Iterable[str]) -> frozenset[tuple[str, int]]:
         """(source, line) of the last quarantined line of each of these sources: where

@@ -1,0 +1,216 @@
+"""The log's state as of a time, compared with Canvas Data 2's rows of the same records.
+
+CD2 holds the current state of each record; the log holds every version it was told
+of. As of the snapshot's time, each result the log knows should be in CD2 with the
+same fields, and each CD2 result should be in the log. The comparison is pure
+(`compare_results`, `compare_ids`); the SQL here only reads the version tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlite_utils
+
+RESULT_FIELDS = (
+    "score",
+    "possible",
+    "percent",
+    "mastery",
+    "attempt",
+    "workflow_state",
+    "assessed_at",
+)
+"""The fields compared, as the issue and Canvas's rollups care about them."""
+
+
+@dataclass(frozen=True, slots=True)
+class CompareRow:
+    """A CD2 row as the comparison needs it (replay/ingest/cd2.py makes them)."""
+
+    id: str
+    values: Mapping[str, Any]
+    where: str
+    deleted: bool
+
+
+def log_results(db: sqlite_utils.Database, as_of: str) -> dict[str, dict[str, Any]]:
+    """Each result's latest version with `event_time <= as_of`, by result id (not legacy)."""
+    rows = db.execute(
+        "SELECT result_id, root_account, user_uuid, outcome_id, context_id, score, possible, "
+        "percent, mastery, attempt, workflow_state, assessed_at, event_time FROM ("
+        "  SELECT *, ROW_NUMBER() OVER (PARTITION BY root_account, result_id "
+        "    ORDER BY valid_order DESC) AS n FROM result_versions "
+        "  WHERE event_time <= ? AND COALESCE(legacy, 0) = 0"
+        ") WHERE n = 1",
+        [as_of],
+    )
+    columns = [
+        "result_id",
+        "root_account",
+        "user_uuid",
+        "outcome_id",
+        "context_id",
+        "score",
+        "possible",
+        "percent",
+        "mastery",
+        "attempt",
+        "workflow_state",
+        "assessed_at",
+        "event_time",
+    ]
+    found: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        record = dict(zip(columns, row, strict=True))
+        found.setdefault(record["result_id"], record)
+    return found
+
+
+def log_entity_states(
+    db: sqlite_utils.Database, table: str, id_column: str, as_of: str
+) -> dict[str, str | None]:
+    """id -> workflow_state of each entity's latest version as of `as_of`."""
+    rows = db.execute(
+        f"SELECT {id_column}, workflow_state FROM ("
+        f"  SELECT {id_column}, workflow_state, ROW_NUMBER() OVER (PARTITION BY root_account, "
+        f"    {id_column} ORDER BY valid_order DESC) AS n FROM {table} WHERE event_time <= ?"
+        ") WHERE n = 1",
+        [as_of],
+    )
+    return {str(identity): state for identity, state in rows}
+
+
+def log_root_accounts(db: sqlite_utils.Database) -> list[str]:
+    return [row[0] for row in db.execute("SELECT DISTINCT root_account FROM result_versions")]
+
+
+@dataclass
+class ResultComparison:
+    compared: int = 0
+    missing_from_log: list[dict[str, Any]] = field(default_factory=list)
+    not_in_cd2: list[dict[str, Any]] = field(default_factory=list)
+    deleted_in_cd2: list[dict[str, Any]] = field(default_factory=list)
+    mismatches: list[dict[str, Any]] = field(default_factory=list)
+    after_as_of: int = 0
+
+    @property
+    def differs(self) -> bool:
+        return bool(
+            self.missing_from_log or self.not_in_cd2 or self.deleted_in_cd2 or self.mismatches
+        )
+
+    def summary(self) -> dict[str, Any]:
+        by_field: dict[str, int] = {}
+        for mismatch in self.mismatches:
+            for name in mismatch["fields"]:
+                by_field[name] = by_field.get(name, 0) + 1
+        return {
+            "cd2_results_compared": self.compared,
+            "missing_from_log": len(self.missing_from_log),
+            "not_in_cd2": len(self.not_in_cd2),
+            "deleted_in_cd2": len(self.deleted_in_cd2),
+            "mismatched": len(self.mismatches),
+            "mismatched_by_field": dict(sorted(by_field.items())),
+            "cd2_rows_after_as_of": self.after_as_of,
+        }
+
+
+def _same(name: str, log_value: Any, cd2_value: Any) -> bool:
+    if name == "workflow_state":
+        return (log_value or "active") == (cd2_value or "active")
+    if name == "mastery":
+        log_flag = None if log_value is None else bool(log_value)
+        cd2_flag = None if cd2_value is None else bool(cd2_value)
+        return log_flag == cd2_flag
+    if name == "assessed_at":
+        return (log_value or "")[:19] == (cd2_value or "")[:19]
+    if log_value is None or cd2_value is None:
+        return log_value is None and cd2_value is None
+    if isinstance(log_value, int | float) and isinstance(cd2_value, int | float):
+        return abs(float(log_value) - float(cd2_value)) <= 1e-9 * max(1.0, abs(float(log_value)))
+    return bool(log_value == cd2_value)
+
+
+def compare_results(
+    cd2: Iterable[CompareRow], log: Mapping[str, Mapping[str, Any]], as_of: str
+) -> ResultComparison:
+    """Join on the result id; CD2 rows created after `as_of` are left out (and counted)."""
+    found = ResultComparison()
+    seen: set[str] = set()
+    for row in cd2:
+        values = row.values
+        created = values.get("created_at")
+        if created is not None and created > as_of:
+            found.after_as_of += 1
+            continue
+        seen.add(row.id)
+        found.compared += 1
+        mine = log.get(row.id)
+        state = "deleted" if row.deleted else values.get("workflow_state")
+        if mine is None:
+            found.missing_from_log.append(
+                {"id": row.id, "where": row.where, "workflow_state": state or "active"}
+            )
+            continue
+        updated = values.get("updated_at")
+        if updated is not None and updated > as_of:
+            continue  # CD2 has a state later than as_of: nothing to compare it with
+        if state == "deleted" and (mine["workflow_state"] or "active") != "deleted":
+            found.deleted_in_cd2.append({"id": row.id, "where": row.where})
+            continue
+        differing = {
+            name: {
+                "log": mine[name],
+                "cd2": state if name == "workflow_state" else values.get(name),
+            }
+            for name in RESULT_FIELDS
+            if not _same(name, mine[name], state if name == "workflow_state" else values.get(name))
+        }
+        if differing:
+            found.mismatches.append(
+                {
+                    "id": row.id,
+                    "where": row.where,
+                    "fields": differing,
+                    "log_event_time": mine["event_time"],
+                }
+            )
+    for identity, mine in log.items():
+        if identity not in seen and (mine["workflow_state"] or "active") != "deleted":
+            found.not_in_cd2.append({"id": identity, "root_account": mine["root_account"]})
+    found.missing_from_log.sort(key=lambda item: _id_order(item["id"]))
+    found.not_in_cd2.sort(key=lambda item: _id_order(item["id"]))
+    found.deleted_in_cd2.sort(key=lambda item: _id_order(item["id"]))
+    found.mismatches.sort(key=lambda item: _id_order(item["id"]))
+    return found
+
+
+def compare_ids(
+    cd2: Iterable[CompareRow], log: Mapping[str, str | None], as_of: str
+) -> dict[str, Any]:
+    """For the other tables: which ids one side lacks, and deletions they disagree on."""
+    missing, differs, seen = [], [], set()
+    for row in cd2:
+        created = row.values.get("created_at")
+        if created is not None and created > as_of:
+            continue
+        seen.add(row.id)
+        state = "deleted" if row.deleted else (row.values.get("workflow_state") or "active")
+        if row.id not in log:
+            missing.append(row.id)
+        elif (log[row.id] or "active") != state and (row.values.get("updated_at") or "") <= as_of:
+            differs.append({"id": row.id, "log": log[row.id] or "active", "cd2": state})
+    not_in_cd2 = [i for i, state in log.items() if i not in seen and state != "deleted"]
+    return {
+        "cd2_rows": len(seen),
+        "missing_from_log": sorted(missing, key=_id_order),
+        "not_in_cd2": sorted(not_in_cd2, key=_id_order),
+        "workflow_state_differs": sorted(differs, key=lambda item: _id_order(item["id"])),
+    }
+
+
+def _id_order(identity: str) -> tuple[int, str]:
+    return (int(identity), "") if identity.isdigit() else (1 << 62, identity)

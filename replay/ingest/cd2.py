@@ -1,0 +1,374 @@
+"""Canvas Data 2 snapshot files, as Instructure's `dap` client writes them, read into rows.
+
+What the client's source (instructure-dap-client 2.3.1: `dap/api.py`, `dap/dap_types.py`,
+`dap/replicator/sql_op_*.py`) and its documentation establish, and what this reader does:
+
+- `dap snapshot` writes each table's part files under `OUTPUT/job_<id>/`, named after
+  the object's URL (the documentation shows `part-00000-....json.gz`); gzip-compressed
+  unless asked to decompress. Files are recognised here by their content: gzip or not,
+  JSON lines or CSV/TSV (by the first line), and the table by its columns, never by name.
+- JSON lines: one object per line, `{"key": {"id": ...}, "value": {...}, "meta": {...}}`;
+  properties whose value is null are omitted; `meta` has `ts` and, in incremental
+  output, `action` (`U` upsert, `D` delete: a deleted record has no `value`).
+- CSV (RFC 4180) and TSV: a header row of every field's qualified name (`meta.ts`,
+  `meta.action`, `key.id`, `value.score` ...); in CSV NULL is the unquoted `NULL` and an
+  empty string is `""`, in TSV NULL is `\\N`. Python's csv reader cannot tell `NULL`
+  from `"NULL"`: both are read as null here. Unqualified headers (`id`, `score`) are
+  accepted too, in case a writer flattens them.
+- The snapshot's own time (`at` of the job) is returned to the client and logged, but
+  written into no file: the snapshot's time here is the latest `meta.ts` of its rows.
+- Ids are numbers in CD2; a global id (shard * 10^13 + local) is read as its local id.
+
+Nothing here writes anything: a bad file stops the whole read with an error naming
+the file and line, before anything is compared or appended.
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+RESULTS = "learning_outcome_results"
+OUTCOMES = "learning_outcomes"
+GROUPS = "learning_outcome_groups"
+PROFICIENCIES = "outcome_proficiencies"
+USERS = "users"
+
+REQUIRED_RESULT_COLUMNS = frozenset(
+    {"id", "learning_outcome_id", "context_id", "score", "workflow_state"}
+)
+"""What a tabular results file must have (JSON lines omit nulls: only the ids are required)."""
+
+_FLOATS = ("score", "possible", "percent", "original_score", "original_possible")
+_BOOLS = ("mastery", "original_mastery", "hide_points", "hidden")
+_INTS = ("attempt",)
+_IDS = (
+    "root_account_id",
+    "context_id",
+    "learning_outcome_id",
+    "associated_asset_id",
+    "artifact_id",
+    "user_id",
+    "learning_outcome_group_id",
+    "account_id",
+)
+_TIMES = ("assessed_at", "submitted_at", "created_at", "updated_at")
+
+
+class SnapshotError(Exception):
+    """A snapshot file that cannot be read; the message names the file and line."""
+
+
+@dataclass(slots=True)
+class Cd2Row:
+    id: str
+    values: dict[str, Any]
+    ts: str | None
+    action: str | None
+    where: str
+
+
+@dataclass
+class Snapshot:
+    tables: dict[str, list[Cd2Row]] = field(default_factory=dict)
+    files: dict[str, list[str]] = field(default_factory=dict)
+    formats: dict[str, str] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+
+    @property
+    def at(self) -> str | None:
+        """The latest `meta.ts` of the results (else of any table): the snapshot's time."""
+        for table in (RESULTS, *self.tables):
+            stamps = [row.ts for row in self.tables.get(table, []) if row.ts]
+            if stamps:
+                return max(stamps)
+        return None
+
+    def rows(self, table: str) -> list[Cd2Row]:
+        return self.tables.get(table, [])
+
+
+def read_snapshot(path: str | Path) -> Snapshot:
+    root = Path(path)
+    if not root.exists():
+        raise SnapshotError(f"{root}: no such file or directory")
+    files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+    snapshot = Snapshot()
+    for file in files:
+        if file.name.startswith("."):
+            continue
+        _read_file(file, snapshot)
+    if not snapshot.tables.get(RESULTS):
+        raise SnapshotError(f"{root}: no learning_outcome_results rows found")
+    return snapshot
+
+
+def _open(file: Path) -> IO[bytes]:
+    raw = file.open("rb")
+    if raw.read(2) == b"\x1f\x8b":
+        raw.seek(0)
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    raw.seek(0)
+    return raw
+
+
+def _read_file(file: Path, snapshot: Snapshot) -> None:
+    line = 0
+    try:
+        with _open(file) as stream:
+            first = stream.readline()
+            line = 1
+            head = first.lstrip(b"\xef\xbb\xbf").strip()
+            if not head:
+                snapshot.skipped.append(f"{file}: empty")
+                return
+            if head.startswith(b"PAR1"):
+                raise SnapshotError(
+                    f"{file}: a Parquet file; download the snapshot with --format jsonl or csv"
+                )
+            if head.startswith(b"{"):
+                _read_jsonl(file, first, stream, snapshot)
+            else:
+                _read_tabular(file, first, stream, snapshot)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+        raise SnapshotError(
+            f"{file}: the gzip data is truncated or corrupt after line {line} ({error}); "
+            "download the snapshot again"
+        ) from None
+    except OSError as error:
+        raise SnapshotError(f"{file}: cannot be read ({error})") from None
+
+
+def _read_jsonl(file: Path, first: bytes, stream: IO[bytes], snapshot: Snapshot) -> None:
+    table: str | None = None
+    rows: list[Cd2Row] = []
+    number = 0
+    for number, text in _lines(file, first, stream):
+        if not text.strip():
+            continue
+        where = f"{file}:{number}"
+        try:
+            record = orjson.loads(text)
+        except orjson.JSONDecodeError as error:
+            raise SnapshotError(f"{where}: not JSON ({error})") from None
+        if not isinstance(record, dict):
+            raise SnapshotError(f"{where}: a JSON line of a snapshot is an object, not this")
+        if number == 1 and "key" not in record and ("schema" in record or "version" in record):
+            snapshot.skipped.append(f"{file}: a schema file")
+            return
+        key, value, meta = record.get("key"), record.get("value", {}), record.get("meta", {})
+        if not isinstance(key, dict) or key.get("id") is None:
+            raise SnapshotError(f"{where}: no 'key' object with an 'id'")
+        if not isinstance(value, dict) or not isinstance(meta, dict):
+            raise SnapshotError(f"{where}: 'value' and 'meta' must be objects")
+        if table is None:
+            table = _table_of({*key, *value}, file)
+        values = {**value, **{k: v for k, v in key.items() if k != "id"}}
+        rows.append(_row(table, key["id"], values, meta.get("ts"), meta.get("action"), where))
+    if table is not None:
+        _add(snapshot, table, rows, file, "jsonl")
+
+
+def _read_tabular(file: Path, first: bytes, stream: IO[bytes], snapshot: Snapshot) -> None:
+    header_text = first.decode("utf-8-sig").rstrip("\r\n")
+    tsv = "\t" in header_text and "," not in header_text
+    counter = [1]
+
+    def texts() -> Iterator[str]:
+        for number, raw in _lines(file, b"", stream, start=2):
+            counter[0] = number
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise SnapshotError(f"{file}:{number}: not UTF-8 text") from None
+
+    reader = csv.reader(texts(), delimiter="\t" if tsv else ",")
+    header = next(csv.reader([header_text], delimiter="\t" if tsv else ","))
+    names = [_column(name) for name in header]
+    where0 = f"{file}:1"
+    if "id" not in names:
+        raise SnapshotError(f"{where0}: the header has no key.id (or id) column: {header_text!r}")
+    table = _table_of(set(names), file)
+    if table == RESULTS:
+        missing = sorted(REQUIRED_RESULT_COLUMNS - set(names))
+        if missing:
+            raise SnapshotError(
+                f"{where0}: learning_outcome_results without the column(s) {', '.join(missing)}"
+            )
+    null = "\\N" if tsv else "NULL"
+    rows: list[Cd2Row] = []
+    for cells in reader:
+        if not cells:
+            continue
+        where = f"{file}:{counter[0]}"
+        if len(cells) != len(names):
+            raise SnapshotError(f"{where}: {len(cells)} fields where the header has {len(names)}")
+        record = {
+            name: (None if cell == null else cell) for name, cell in zip(names, cells, strict=True)
+        }
+        identity = record.pop("id")
+        if identity is None or identity == "":
+            raise SnapshotError(f"{where}: no id")
+        ts, action = record.pop("meta.ts", None), record.pop("meta.action", None)
+        values = {k: v for k, v in record.items() if not k.startswith("meta.")}
+        rows.append(_row(table, identity, values, ts, action, where))
+    _add(snapshot, table, rows, file, "tsv" if tsv else "csv")
+
+
+def _lines(
+    file: Path, first: bytes, stream: IO[bytes], start: int = 1
+) -> Iterator[tuple[int, bytes]]:
+    """Numbered lines; a truncated or corrupt gzip stream is an error naming the line."""
+    number = start
+    if first:
+        yield number, first
+        number += 1
+    while True:
+        try:
+            text = stream.readline()
+        except (EOFError, gzip.BadGzipFile, zlib.error) as error:
+            raise SnapshotError(
+                f"{file}:{number}: the gzip data is truncated or corrupt at this line "
+                f"({error}); download the snapshot again"
+            ) from None
+        if not text:
+            return
+        yield number, text
+        number += 1
+
+
+def _column(name: str) -> str:
+    name = name.strip()
+    for prefix in ("value.", "key."):
+        if name.startswith(prefix):
+            return name[len(prefix) :]
+    return name
+
+
+def _table_of(columns: set[str], file: Path) -> str:
+    if "learning_outcome_id" in columns and columns & {
+        "score",
+        "possible",
+        "attempt",
+        "assessed_at",
+        "user_id",
+        "user_uuid",
+        "artifact_id",
+        "association_id",
+    }:
+        return RESULTS
+    if "short_description" in columns:
+        return OUTCOMES
+    if columns & {"root_learning_outcome_group_id", "learning_outcome_group_id", "vendor_guid"}:
+        return GROUPS
+    if "sortable_name" in columns or {"uuid", "name"} <= columns:
+        return USERS
+    if {"context_id", "context_type", "workflow_state"} <= columns and "title" not in columns:
+        return PROFICIENCIES
+    raise SnapshotError(
+        f"{file}: not a snapshot of learning_outcome_results, learning_outcomes, "
+        f"learning_outcome_groups, outcome_proficiencies or users (columns: "
+        f"{', '.join(sorted(columns)[:12])})"
+    )
+
+
+def _add(snapshot: Snapshot, table: str, rows: list[Cd2Row], file: Path, fmt: str) -> None:
+    snapshot.tables.setdefault(table, []).extend(rows)
+    snapshot.files.setdefault(table, []).append(str(file))
+    snapshot.formats[str(file)] = fmt
+
+
+def _row(
+    table: str, identity: Any, values: dict[str, Any], ts: Any, action: Any, where: str
+) -> Cd2Row:
+    try:
+        local = _local_id(identity)
+        typed = _typed(values)
+    except ValueError as error:
+        raise SnapshotError(f"{where}: {error}") from None
+    if table == RESULTS and typed.get("learning_outcome_id") is None and action != "D":
+        raise SnapshotError(f"{where}: a result without learning_outcome_id")
+    return Cd2Row(
+        local,
+        typed,
+        None if ts is None else str(ts),
+        None if action is None else str(action),
+        where,
+    )
+
+
+def _local_id(value: Any) -> str:
+    if isinstance(value, bool):
+        raise ValueError(f"id {value!r} is not a number")
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"id {value!r} is not a number") from None
+    return str(number % 10**13) if number >= 10**13 else str(number)
+
+
+def _typed(values: dict[str, Any]) -> dict[str, Any]:
+    typed = dict(values)
+    for column in _FLOATS:
+        value = typed.get(column)
+        if value is not None and value != "":
+            try:
+                typed[column] = float(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{column} {value!r} is not a number") from None
+        elif value == "":
+            typed[column] = None
+    for column in _INTS:
+        value = typed.get(column)
+        if value is not None and value != "":
+            try:
+                typed[column] = int(float(value))
+            except (TypeError, ValueError):
+                raise ValueError(f"{column} {value!r} is not a number") from None
+        elif value == "":
+            typed[column] = None
+    for column in _BOOLS:
+        value = typed.get(column)
+        if isinstance(value, str):
+            lowered = value.lower()
+            if lowered in ("true", "t", "1"):
+                typed[column] = True
+            elif lowered in ("false", "f", "0"):
+                typed[column] = False
+            elif lowered == "":
+                typed[column] = None
+            else:
+                raise ValueError(f"{column} {value!r} is not true or false")
+    for column in _IDS:
+        value = typed.get(column)
+        if value is not None and value != "":
+            typed[column] = _local_id(value)
+        elif value == "":
+            typed[column] = None
+    for column in _TIMES:
+        value = typed.get(column)
+        if value is not None and value != "":
+            typed[column] = time_text(str(value))
+        elif value == "":
+            typed[column] = None
+    return typed
+
+
+def time_text(value: str) -> str:
+    """Fixed-width UTC text, as the read models keep times; a time without zone is UTC."""
+    text = value.strip().replace(" ", "T")
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{value!r} is not a time") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
