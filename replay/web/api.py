@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+import replay.web.canvas as canvas
 from replay import service
 from replay.service import BadQuestion, CourseView, MasteryReader, MasteryService
 from replay.service.api_documents import (
@@ -26,7 +27,6 @@ from replay.service.api_documents import (
     outcome_path_json,
     result_json,
 )
-from replay.web import canvas
 from replay.web.cache import FactsCache
 
 T = TypeVar("T")

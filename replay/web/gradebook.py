@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
+import replay.web.canvas as canvas
 from replay import service
 from replay.service import CourseFacts, CourseView, MasteryReader, RollupRecord
-from replay.web import canvas
 
 PAGE_SIZES = (20, 50, 100)
 NO_SCORE = "(no score)"

@@ -29,10 +29,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+import replay.web.canvas as canvas
+import replay.web.charts as charts
 from replay import service
 from replay.service import BadQuestion, CourseFacts, CourseView, MasteryReader, MasteryService
 from replay.service.access import AccessService
-from replay.web import canvas, charts
 from replay.web.cache import FactsCache
 from replay.web.gradebook import (
     NO_SCORE,
