@@ -12,8 +12,9 @@ from typing import Any
 import orjson
 import pytest
 
-from replay.ingest import sources
-from replay.ingest.sources import DumpReader, Location, RawRecord, SourceError, expand_paths
+from replay.ingest import discovery, sources
+from replay.ingest.discovery import expand_paths
+from replay.ingest.sources import DumpReader, Location, RawRecord, SourceError
 
 
 def event(n: int) -> dict[str, Any]:
@@ -182,8 +183,8 @@ def test_files_a_directory_holds_that_are_not_dumps_are_listed_with_why(tmp_path
 
     assert reader.files == [str(root / "c.jsonl")]
     assert [(s.path, s.reason) for s in reader.skipped] == [
-        (str(root / "a.log"), sources._NOT_A_DUMP),
-        (str(root / "sub" / "b.jsonl.bz2"), sources._NOT_A_DUMP),
+        (str(root / "a.log"), discovery._NOT_A_DUMP),
+        (str(root / "sub" / "b.jsonl.bz2"), discovery._NOT_A_DUMP),
     ]
 
 
