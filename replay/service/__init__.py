@@ -27,7 +27,7 @@ from replay.service.errors import (
 
 if TYPE_CHECKING:
     from domain.rollup_settings import method_label
-    from projections.browse import CourseFacts, CourseSummary, HistoryPoint
+    from projections.browse import CourseFacts, CourseSummary
     from projections.catchup import DEFAULT_BATCH
     from projections.exports import (
         CourseView,
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         student_rollup_json,
     )
     from projections.hierarchy import ContextTree
+    from projections.history import HistoryPoint
     from projections.queries import MasteryQuestion
     from projections.result_export import RESULT_COLUMNS
     from projections.rollups import RollupRecord
@@ -72,7 +73,7 @@ _LAZY = {
     "CourseFacts": "projections.browse",
     "CourseSummary": "projections.browse",
     "CourseView": "projections.exports",
-    "HistoryPoint": "projections.browse",
+    "HistoryPoint": "projections.history",
     "DEFAULT_BATCH": "projections.catchup",
     "Lag": "replay.jobs.follow",
     "MasteryQuestion": "projections.queries",

@@ -16,7 +16,6 @@ from domain.ids import InvalidId, normalise_id
 from projections.browse import (
     CourseFacts,
     CourseSummary,
-    HistoryPoint,
     aggregate_json,
     applied_position,
     course_facts,
@@ -25,7 +24,6 @@ from projections.browse import (
     course_span,
     course_summaries,
     outcome_column,
-    student_history,
     students_rollups,
 )
 from projections.exports import (
@@ -36,6 +34,7 @@ from projections.exports import (
     unknown_course,
 )
 from projections.hierarchy import ContextTree, HierarchyQueries
+from projections.history import HistoryPoint, student_history
 from projections.queries import MasteryQueries, MasteryQuestion, QueryError, parse_moment
 from projections.result_export import count_results, result_rows
 from projections.rollups import RollupRecord
