@@ -1,3 +1,3 @@
-from replay.bench.run import main
+from replay.bench.run import command_line
 
-main()
+command_line()()

@@ -19,7 +19,7 @@ from typing import Annotated
 
 import typer
 
-from replay.bench.run import run_process, stop_launcher
+from replay.bench.processes import run_process, stop_launcher
 from replay.synthetic.generate import GeneratorSettings, write_dump
 
 ROUNDS = 3
