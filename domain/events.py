@@ -116,9 +116,9 @@ def parse_event(
     """Judge one decoded envelope. `now` bounds plausible event times; `assume_utc`
     reads times without a time zone as UTC (else they are refused, with a hint).
 
-    Each step hands the next what it needs, or a verdict (a rejection, another Canvas
-    type) that ends the judgement: the first verdict is the answer. Every event of a
-    replay passes here, so the steps are plain calls, with no object built to chain them.
+    Each step hands the next what it needs; a step that refuses the event raises
+    `_Refused`, and the first refusal is the answer. Every event of a replay passes
+    here, so the steps are plain calls, with no object built to chain them.
     """
     try:
         head = _read_envelope(envelope)
