@@ -114,39 +114,125 @@ def parse_event(
     assume_utc: bool = False,
 ) -> CanvasEvent | NotLearning | Rejection:
     """Judge one decoded envelope. `now` bounds plausible event times; `assume_utc`
-    reads times without a time zone as UTC (else they are refused, with a hint)."""
+    reads times without a time zone as UTC (else they are refused, with a hint).
+
+    Each step hands the next what it needs; a step that refuses the event raises
+    `_Refused`, and the first refusal is the answer. Every event of a replay passes
+    here, so the steps are plain calls, with no object built to chain them.
+    """
+    try:
+        head = _read_envelope(envelope)
+        if isinstance(head, NotLearning):
+            return head
+        name, event_type, metadata_in, body_in = head
+        body_in, legacy = _identify_entity(name, event_type, body_in)
+        metadata_in, body_in = _normalise_ids(name, metadata_in, body_in)
+        metadata, body_model, raw_event_time = _validate(
+            name, event_type, metadata_in, body_in, assume_utc
+        )
+        event_time = _plausible_event_time(name, metadata, raw_event_time, now)
+        body = json_ready(body_model)
+        _check_workflow_state(name, body)
+    except _Refused as refused:
+        return refused.rejection
+    canonical_time = event_time.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    fingerprint = fingerprint_of(name, canonical_time, body)
+    return CanvasEvent(
+        name=name,
+        kind=event_type.kind,
+        entity_id=_entity_id(event_type, body, metadata, fingerprint),
+        root_account=metadata.root_account_id or metadata.root_account_uuid or "unknown",
+        event_time=event_time,
+        body=body,
+        metadata=_stored_metadata(metadata, canonical_time, keep_request_metadata),
+        fingerprint=fingerprint,
+        legacy=legacy,
+    )
+
+
+_Envelope = tuple[str, EventType, dict[str, Any], dict[str, Any]]
+"""A Learning event's name, type, metadata and body, as they came (not validated yet)."""
+
+
+class _Refused(Exception):
+    """Raised by a step of parse_event with the rejection that ends the judgement.
+
+    An exception rather than a returned value: entering a `try` costs nothing on the
+    path every valid event takes, where a result checked after each step would cost a
+    test per step, per event.
+    """
+
+    def __init__(self, rejection: Rejection) -> None:
+        super().__init__(rejection)
+        self.rejection = rejection
+
+
+def _read_envelope(envelope: Mapping[str, Any]) -> _Envelope | NotLearning:
+    """The parts of a Learning event, or the other Canvas type this is: checked before any
+    validation, so that another type or a malformed envelope is answered cheaply."""
     metadata_in = envelope.get("metadata")
     if not isinstance(metadata_in, dict):
-        return Rejection("missing-metadata", "the event has no 'metadata' object")
+        raise _Refused(Rejection("missing-metadata", "the event has no 'metadata' object"))
     name = metadata_in.get("event_name")
     if name is None:
-        return Rejection("missing-event-name", "metadata.event_name is missing")
+        raise _Refused(Rejection("missing-event-name", "metadata.event_name is missing"))
     if not isinstance(name, str):
-        return Rejection("wrong-type", "metadata.event_name is not a string")
+        raise _Refused(Rejection("wrong-type", "metadata.event_name is not a string"))
     event_type = EVENT_TYPES.get(name)
     if event_type is None:
         return NotLearning(name)
     if metadata_in.get("event_time") is None:
-        return Rejection("missing-event-time", f"{name}: metadata.event_time is missing")
+        raise _Refused(Rejection("missing-event-time", f"{name}: metadata.event_time is missing"))
     body_in = envelope.get("body")
     if not isinstance(body_in, dict):
-        return Rejection("missing-body", f"{name}: the event has no 'body' object")
+        raise _Refused(Rejection("missing-body", f"{name}: the event has no 'body' object"))
+    return name, event_type, metadata_in, body_in
 
-    legacy = False
+
+def _identify_entity(
+    name: str, event_type: EventType, body_in: dict[str, Any]
+) -> tuple[dict[str, Any], bool]:
+    """The body and whether it is a legacy result; refused when it names no entity.
+    Results are the exception: old shapes without an id are lifted, not refused (they get
+    an id of their own in `_entity_id`)."""
     if event_type.kind is EntityKind.RESULT:
-        body_in, legacy = _lift_legacy_result(body_in)
-    elif body_in.get(event_type.id_field) is None:
-        return Rejection("missing-entity-id", f"{name}: body.{event_type.id_field} is missing")
+        return _lift_legacy_result(body_in)
+    if body_in.get(event_type.id_field) is None:
+        raise _Refused(
+            Rejection("missing-entity-id", f"{name}: body.{event_type.id_field} is missing")
+        )
+    return body_in, False
 
+
+def _normalise_ids(
+    name: str, metadata_in: dict[str, Any], body_in: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Metadata and body with their ids as Canvas's id strings (domain/ids.py); refused
+    with the field that holds no id, and the part it is in."""
     try:
         metadata_in = normalise_ids(metadata_in)
     except InvalidId as error:
-        return Rejection("wrong-type", f"{name}: metadata.{error}")
+        raise _Refused(Rejection("wrong-type", f"{name}: metadata.{error}")) from None
     try:
         body_in = normalise_ids(body_in)
     except InvalidId as error:
-        return Rejection("wrong-type", f"{name}: body.{error}")
-    for _attempt in range(3):  # metadata, then body, may each need their times made UTC
+        raise _Refused(Rejection("wrong-type", f"{name}: body.{error}")) from None
+    return metadata_in, body_in
+
+
+def _validate(
+    name: str,
+    event_type: EventType,
+    metadata_in: dict[str, Any],
+    body_in: dict[str, Any],
+    assume_utc: bool,
+) -> tuple[Metadata, BaseModel, Any]:
+    """The validated metadata and body, and the event time as it was sent (for messages).
+
+    With `assume_utc`, a part refused only for times without a time zone is given "Z"
+    and validated again: metadata, then body, may each need it, hence three passes.
+    """
+    for _attempt in range(3):
         try:
             metadata = Metadata.model_validate(metadata_in)
             body_model = event_type.body_model.model_validate(body_in)
@@ -154,56 +240,73 @@ def parse_event(
         except ValidationError as error:
             naive = _naive_times(error)
             if not (assume_utc and naive):
-                return _rejection_from(name, error, "metadata" if _in_metadata(error) else "body")
+                part = "metadata" if _in_metadata(error) else "body"
+                raise _Refused(_rejection_from(name, error, part)) from None
             if _in_metadata(error):
                 metadata_in = _as_utc(metadata_in, naive)
             else:
                 body_in = _as_utc(body_in, naive)
     else:  # pragma: no cover - every naive time was made UTC on an earlier pass
-        return Rejection("wrong-type", f"{name}: times without a time zone")
+        raise _Refused(Rejection("wrong-type", f"{name}: times without a time zone"))
+    return metadata, body_model, metadata_in["event_time"]
 
+
+def _plausible_event_time(
+    name: str, metadata: Metadata, raw_event_time: Any, now: datetime
+) -> datetime:
+    """The event time in UTC; refused when before 2000 or in the future: a valid time so
+    far off is a broken clock or a mangled export, never a Canvas change."""
     try:
         event_time = metadata.event_time.astimezone(UTC)
     except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
         event_time = EARLIEST_EVENT_TIME - FUTURE_TOLERANCE
     if event_time < EARLIEST_EVENT_TIME or event_time > now + FUTURE_TOLERANCE:
-        return Rejection(
-            "implausible-event-time",
-            f"{name}: event_time {metadata_in['event_time']} is before 2000 or in the future",
+        raise _Refused(
+            Rejection(
+                "implausible-event-time",
+                f"{name}: event_time {raw_event_time} is before 2000 or in the future",
+            )
         )
+    return event_time
 
-    body = json_ready(body_model)
+
+def _check_workflow_state(name: str, body: Mapping[str, Any]) -> None:
+    """Refuse a workflow_state that is not one of Canvas's: the projections would read
+    any other value as active (see WORKFLOW_STATES)."""
     state = body.get("workflow_state")
     if state is not None and state not in WORKFLOW_STATES:
-        return Rejection(
-            "unknown-workflow-state",
-            f"{name}: body.workflow_state {state!r} is not one of Canvas's states "
-            f"({', '.join(sorted(WORKFLOW_STATES))}, lower case): it would be counted as active",
+        raise _Refused(
+            Rejection(
+                "unknown-workflow-state",
+                f"{name}: body.workflow_state {state!r} is not one of Canvas's states "
+                f"({', '.join(sorted(WORKFLOW_STATES))}, lower case): "
+                "it would be counted as active",
+            )
         )
-    root_account = metadata.root_account_id or metadata.root_account_uuid or "unknown"
-    canonical_time = event_time.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    fingerprint = fingerprint_of(name, canonical_time, body)
+
+
+def _entity_id(
+    event_type: EventType, body: Mapping[str, Any], metadata: Metadata, fingerprint: str
+) -> str:
+    """The entity's id local to its shard, so that one entity has one id whichever form
+    (global or local) an event used; a legacy result without an id gets a stable one."""
     raw_entity_id = body.get(event_type.id_field)
     if raw_entity_id is None:  # a legacy result: no id of its own
         raw_entity_id = _legacy_result_key(body, fingerprint)
-    entity_id = local_id(str(raw_entity_id), shard_of(metadata.root_account_id))
+    return local_id(str(raw_entity_id), shard_of(metadata.root_account_id))
 
-    stored_metadata = json_ready(metadata)
-    stored_metadata["event_time"] = canonical_time
+
+def _stored_metadata(
+    metadata: Metadata, canonical_time: str, keep_request_metadata: bool
+) -> dict[str, Any]:
+    """The metadata as the log keeps it: the canonical event time, and without the
+    request's personal data unless asked to keep it (PERSONAL_METADATA)."""
+    stored = json_ready(metadata)
+    stored["event_time"] = canonical_time
     if not keep_request_metadata:
-        for key in PERSONAL_METADATA.intersection(stored_metadata):
-            del stored_metadata[key]
-    return CanvasEvent(
-        name=name,
-        kind=event_type.kind,
-        entity_id=entity_id,
-        root_account=root_account,
-        event_time=event_time,
-        body=body,
-        metadata=stored_metadata,
-        fingerprint=fingerprint,
-        legacy=legacy,
-    )
+        for key in PERSONAL_METADATA.intersection(stored):
+            del stored[key]
+    return stored
 
 
 def fingerprint_of(name: str, event_time: str, body: Mapping[str, Any]) -> str:

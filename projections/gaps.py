@@ -147,6 +147,75 @@ def _delay_stats(delays: list[float]) -> dict[str, float | None]:
     }
 
 
+class _Tally:
+    """What the report counts, by period: the log's events by event type and root account,
+    their delays and recording times, backfills, duplicates, quarantined lines; and every
+    period anything was seen in (the report's span)."""
+
+    def __init__(self, by: str) -> None:
+        self.by = by
+        self.by_event: dict[tuple[str, str], int] = defaultdict(int)
+        self.by_recorded: dict[tuple[str, str], int] = defaultdict(int)
+        self.backfilled: dict[str, int] = defaultdict(int)
+        self.delays: dict[tuple[str, str], list[float]] = defaultdict(list)
+        self.per_root: dict[tuple[str, str], int] = defaultdict(int)
+        self.recorded_in: dict[str, list[float]] = defaultdict(list)
+        self.duplicates: dict[tuple[str, str], int] = defaultdict(int)
+        self.quarantined: dict[str, int] = defaultdict(int)
+        self.keys: set[str] = set()
+        self.first_recorded: float | None = None
+        self._cache: dict[int, str] = {}
+
+    def key_of(self, seconds: float) -> str:
+        """The period of a moment, formatted once per hour seen: a log has many events
+        per hour, and strftime is the costly part of counting them."""
+        bucket = int(seconds // 3600)
+        found = self._cache.get(bucket)
+        if found is None:
+            found = self._cache[bucket] = period_key(bucket * 3600.0, self.by)
+        return found
+
+    def count_deliveries(self, deliveries: Iterable[Delivery], wanted: str | None) -> None:
+        """Count the log's events; backfilled ones only by recording time, as backfills
+        (they were never delivered: no delay, no part of a series)."""
+        for row in deliveries:
+            if wanted is not None and not same_root_account(row.root_account, wanted):
+                continue
+            event_key, recorded_key = self.key_of(row.event_time), self.key_of(row.recorded_at)
+            self.keys.update((event_key, recorded_key))
+            if row.backfilled:
+                self.backfilled[recorded_key] += 1
+                continue
+            self.first_recorded = (
+                row.recorded_at
+                if self.first_recorded is None
+                else min(self.first_recorded, row.recorded_at)
+            )
+            self.by_event[event_key, row.canvas_event] += 1
+            self.by_recorded[recorded_key, row.canvas_event] += 1
+            self.per_root[event_key, row.root_account] += 1
+            self.delays[event_key, row.canvas_event].append(row.recorded_at - row.event_time)
+            self.recorded_in[event_key].append(row.recorded_at)
+
+    def count_duplicates(self, duplicates: Iterable[dict[str, Any]], wanted: str | None) -> None:
+        """Count the duplicates the store skipped, by the period they were recorded in."""
+        length = _KEY_LENGTH[self.by]
+        for item in duplicates:
+            if wanted is not None and not same_root_account(item["root_account"], wanted):
+                continue
+            period = item["recorded_hour"][:length]
+            self.keys.add(period)
+            self.duplicates[period, item["canvas_event"]] += int(item["count"])
+
+    def count_quarantined(self, quarantined_at: Iterable[str]) -> None:
+        """Count the quarantined lines by the period they were quarantined in."""
+        for text in quarantined_at:
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            period = period_key(moment.timestamp(), self.by)
+            self.keys.add(period)
+            self.quarantined[period] += 1
+
+
 def analyse(
     deliveries: Iterable[Delivery],
     duplicates: Iterable[dict[str, Any]],
@@ -154,117 +223,21 @@ def analyse(
     settings: GapSettings,
 ) -> dict[str, Any]:
     """The report's document (see README, `mastery gaps`), without late answers."""
-    by, length = settings.by, _KEY_LENGTH[settings.by]
-    wanted = settings.root_account
-    by_event: dict[tuple[str, str], int] = defaultdict(int)
-    by_recorded: dict[tuple[str, str], int] = defaultdict(int)
-    backfilled: dict[str, int] = defaultdict(int)
-    delays: dict[tuple[str, str], list[float]] = defaultdict(list)
-    per_root: dict[tuple[str, str], int] = defaultdict(int)
-    recorded_in: dict[str, list[float]] = defaultdict(list)
-    keys: set[str] = set()
-    first_recorded: float | None = None
-    cache: dict[int, str] = {}
-
-    def key_of(seconds: float) -> str:
-        bucket = int(seconds // 3600)
-        found = cache.get(bucket)
-        if found is None:
-            found = cache[bucket] = period_key(bucket * 3600.0, by)
-        return found
-
-    for row in deliveries:
-        if wanted is not None and not same_root_account(row.root_account, wanted):
-            continue
-        event_key, recorded_key = key_of(row.event_time), key_of(row.recorded_at)
-        keys.update((event_key, recorded_key))
-        if row.backfilled:
-            backfilled[recorded_key] += 1
-            continue
-        first_recorded = (
-            row.recorded_at if first_recorded is None else min(first_recorded, row.recorded_at)
-        )
-        by_event[event_key, row.canvas_event] += 1
-        by_recorded[recorded_key, row.canvas_event] += 1
-        per_root[event_key, row.root_account] += 1
-        delays[event_key, row.canvas_event].append(row.recorded_at - row.event_time)
-        recorded_in[event_key].append(row.recorded_at)
-    dup_counts: dict[tuple[str, str], int] = defaultdict(int)
-    for item in duplicates:
-        if wanted is not None and not same_root_account(item["root_account"], wanted):
-            continue
-        period = item["recorded_hour"][:length]
-        keys.add(period)
-        dup_counts[period, item["canvas_event"]] += int(item["count"])
-    quarantined: dict[str, int] = defaultdict(int)
-    if wanted is None:  # a quarantined line names no root account it could be filtered by
-        for text in quarantined_at:
-            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            period = period_key(moment.timestamp(), by)
-            keys.add(period)
-            quarantined[period] += 1
-    if not keys:
-        return _document(settings, [], [], [], [], first_recorded)
-    periods = _periods(min(keys), max(keys), by)
-    types = sorted({name for _, name in (*by_event, *by_recorded, *dup_counts)})
-    roots = sorted({root for _, root in per_root})
-
-    rows, totals = [], []
-    for period in periods:
-        period_delays: list[float] = []
-        for name in types:
-            cell = (period, name)
-            found = (by_event.get(cell, 0), by_recorded.get(cell, 0), dup_counts.get(cell, 0))
-            if not any(found):
-                continue
-            period_delays += delays.get(cell, [])
-            rows.append(
-                {
-                    "period": period,
-                    "canvas_event": name,
-                    "by_event_time": found[0],
-                    "by_recorded_at": found[1],
-                    "duplicates": found[2],
-                    **_delay_stats(list(delays.get(cell, []))),
-                }
-            )
-        totals.append(
-            {
-                "period": period,
-                "by_event_time": sum(by_event.get((period, name), 0) for name in types),
-                "by_recorded_at": sum(by_recorded.get((period, name), 0) for name in types),
-                "duplicates": sum(dup_counts.get((period, name), 0) for name in types),
-                "quarantined": quarantined.get(period, 0),
-                "backfilled": backfilled.get(period, 0),
-                **_delay_stats(period_delays),
-            }
-        )
-
-    series: dict[tuple[str, str], list[int]] = {
-        ("all", "*"): [int(total["by_event_time"] or 0) for total in totals]
-    }
-    for name in types:
-        series["event_type", name] = [by_event.get((period, name), 0) for period in periods]
-    for root in roots:
-        series["root_account", root] = [per_root.get((period, root), 0) for period in periods]
+    tally = _Tally(settings.by)
+    tally.count_deliveries(deliveries, settings.root_account)
+    tally.count_duplicates(duplicates, settings.root_account)
+    if settings.root_account is None:  # a quarantined line names no root account
+        tally.count_quarantined(quarantined_at)
+    if not tally.keys:
+        return _document(settings, [], [], [], [], tally.first_recorded)
+    periods = _periods(min(tally.keys), max(tally.keys), settings.by)
+    types = sorted({name for _, name in (*tally.by_event, *tally.by_recorded, *tally.duplicates)})
+    rows, totals = _rows_and_totals(tally, periods, types)
     # The log ends with its last event: the periods after it are not silent, they are
     # not yet (a series that stops while others go on is flagged where it stops).
-    last_event = max((period for period, _ in by_event), default=periods[-1])
-    span = periods.index(last_event) + 1
-    flags = []
-    for (kind, name), counts in series.items():
-        flags += _series_flags(kind, name, periods[:span], counts[:span], settings)
-    flags += _late_flags(periods, recorded_in, settings)
-    flags.sort(key=lambda flag: (flag["period"], flag["flag"], flag["series"], flag["name"]))
-    # periods past the last event_time with nothing recorded (a one-off replay long after
-    # the events) are left out of the listing; silent periods inside the span are kept
-    first_event = min((period for period, _ in by_event), default=periods[0])
-    busy = {total["period"] for total in totals if any(_counts(total))}
-    visible = [
-        p
-        for p in periods
-        if _in_range(p, settings) and (first_event <= p <= last_event or p in busy)
-    ]
+    last_event = max((period for period, _ in tally.by_event), default=periods[-1])
+    flags = _flags(tally, periods, types, totals, last_event, settings)
+    visible = _visible_periods(tally, periods, totals, last_event, settings)
     keep = set(visible)
     return _document(
         settings,
@@ -272,8 +245,100 @@ def analyse(
         [row for row in rows if row["period"] in keep],
         [total for total in totals if total["period"] in keep],
         [flag for flag in flags if flag["period"] in keep],
-        first_recorded,
+        tally.first_recorded,
     )
+
+
+def _rows_and_totals(
+    tally: _Tally, periods: list[str], types: list[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A row per period and event type with anything to show, and a total per period
+    (every period: a silent one is what the report is for)."""
+    rows, totals = [], []
+    for period in periods:
+        period_delays: list[float] = []
+        for name in types:
+            cell = (period, name)
+            found = (
+                tally.by_event.get(cell, 0),
+                tally.by_recorded.get(cell, 0),
+                tally.duplicates.get(cell, 0),
+            )
+            if not any(found):
+                continue
+            period_delays += tally.delays.get(cell, [])
+            rows.append(
+                {
+                    "period": period,
+                    "canvas_event": name,
+                    "by_event_time": found[0],
+                    "by_recorded_at": found[1],
+                    "duplicates": found[2],
+                    **_delay_stats(list(tally.delays.get(cell, []))),
+                }
+            )
+        totals.append(_total(tally, period, types, period_delays))
+    return rows, totals
+
+
+def _total(
+    tally: _Tally, period: str, types: list[str], period_delays: list[float]
+) -> dict[str, Any]:
+    """One period's counts over every event type, and the delays of all its events."""
+    return {
+        "period": period,
+        "by_event_time": sum(tally.by_event.get((period, name), 0) for name in types),
+        "by_recorded_at": sum(tally.by_recorded.get((period, name), 0) for name in types),
+        "duplicates": sum(tally.duplicates.get((period, name), 0) for name in types),
+        "quarantined": tally.quarantined.get(period, 0),
+        "backfilled": tally.backfilled.get(period, 0),
+        **_delay_stats(period_delays),
+    }
+
+
+def _flags(
+    tally: _Tally,
+    periods: list[str],
+    types: list[str],
+    totals: list[dict[str, Any]],
+    last_event: str,
+    settings: GapSettings,
+) -> list[dict[str, Any]]:
+    """Silences and drops of every series up to the last event, and late periods, in the
+    report's order."""
+    series: dict[tuple[str, str], list[int]] = {
+        ("all", "*"): [int(total["by_event_time"] or 0) for total in totals]
+    }
+    for name in types:
+        series["event_type", name] = [tally.by_event.get((period, name), 0) for period in periods]
+    for root in sorted({root for _, root in tally.per_root}):
+        series["root_account", root] = [tally.per_root.get((period, root), 0) for period in periods]
+    span = periods.index(last_event) + 1
+    flags = []
+    for (kind, name), counts in series.items():
+        flags += _series_flags(kind, name, periods[:span], counts[:span], settings)
+    flags += _late_flags(periods, tally.recorded_in, settings)
+    flags.sort(key=lambda flag: (flag["period"], flag["flag"], flag["series"], flag["name"]))
+    return flags
+
+
+def _visible_periods(
+    tally: _Tally,
+    periods: list[str],
+    totals: list[dict[str, Any]],
+    last_event: str,
+    settings: GapSettings,
+) -> list[str]:
+    """The periods asked for, from the first event to the last, and any with something
+    recorded: periods past the last event_time with nothing recorded (a one-off replay long
+    after the events) are left out; silent periods inside the span are kept."""
+    first_event = min((period for period, _ in tally.by_event), default=periods[0])
+    busy = {total["period"] for total in totals if any(_counts(total))}
+    return [
+        p
+        for p in periods
+        if _in_range(p, settings) and (first_event <= p <= last_event or p in busy)
+    ]
 
 
 def _counts(total: dict[str, Any]) -> tuple[int, ...]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlite_utils
@@ -80,62 +81,33 @@ class MasteryProjector:
 
     def apply(self, db: sqlite_utils.Database, changes: Sequence[StoredChange]) -> None:
         """Record the batch's versions and mark the rollups it touched as pending."""
-        if changes and self._applied_up_to.get(db) != _tracked_position(db):
-            self._resolvers.pop(db, None)  # someone else applied batches in between
-        if changes:
-            self._applied_up_to[db] = changes[-1].position
-        rows_by_table: dict[str, list[dict[str, Any]]] = {}
-        causes: dict[RollupKey, StoredChange] = {}
-        result_changes: list[StoredChange] = []
-        outcomes: dict[tuple[str, str], StoredChange] = {}
-        courses: dict[tuple[str, str], StoredChange] = {}
-        root_accounts: dict[str, StoredChange] = {}
-        accounts = _known_accounts(db)
-        held_back: list[Unprojectable] = []
-        for change in changes:
-            screened = screen(change, _rows_of, _COLUMN_KINDS)
-            if isinstance(screened, Unprojectable):
-                held_back.append(screened)
-                continue
-            account_row = None
-            for table, row in screened:
-                if table == "context_accounts":
-                    account_row = row
-                    continue
-                rows_by_table.setdefault(table, []).append(row)
-                if change.kind is EntityKind.RESULT:
-                    result_changes.append(change)
-                    if row["user_uuid"] and row["outcome_id"] and row["context_id"]:
-                        causes[_rollup_key(row)] = change
-                elif change.kind is EntityKind.OUTCOME:
-                    outcomes[(change.root_account, change.canvas_id)] = change
-                elif row["context_type"] == "Course":
-                    courses[(change.root_account, row["context_id"])] = change
-                else:
-                    root_accounts[change.root_account] = change
-            if account_row is not None and _learn_account(db, accounts, account_row):
-                if account_row["context_type"] == "Course":
-                    courses[(change.root_account, account_row["context_id"])] = change
-                else:
-                    root_accounts[change.root_account] = change
-        record_unprojectable(db, held_back)
-        for table, rows in rows_by_table.items():
+        self._note_batch(db, changes)
+        batch = _sort_batch(db, changes)
+        record_unprojectable(db, batch.held_back)
+        for table, rows in batch.rows_by_table.items():
             insert_rows(db, table, rows)
         if bulk_loading(db):  # every rollup is computed when the load ends
             return
         # A result whose versions name another student, outcome or course (colliding
         # ids) leaves that rollup too: touch every key the result has versions in.
-        for key, cause in _keys_of_results(db, result_changes).items():
-            if key not in causes or causes[key].position < cause.position:
-                causes[key] = cause
-        for key, cause in _keys_in_scope(db, outcomes, courses, root_accounts).items():
-            if key not in causes or causes[key].position < cause.position:
-                causes[key] = cause
-        if outcomes or courses or root_accounts:
+        causes = batch.causes
+        _keep_latest_causes(causes, _keys_of_results(db, batch.result_changes))
+        _keep_latest_causes(
+            causes, _keys_in_scope(db, batch.outcomes, batch.courses, batch.root_accounts)
+        )
+        if batch.outcomes or batch.courses or batch.root_accounts:
             self._resolvers.pop(db, None)
         _mark_pending(db, causes)
         if _pending_count(db) >= MAX_PENDING:
             self.finish(db)
+
+    def _note_batch(self, db: sqlite_utils.Database, changes: Sequence[StoredChange]) -> None:
+        """Remember where this projector's batches end; forget the settings resolved so far
+        when a batch does not start where the last one ended (another process applied some)."""
+        if changes and self._applied_up_to.get(db) != _tracked_position(db):
+            self._resolvers.pop(db, None)  # someone else applied batches in between
+        if changes:
+            self._applied_up_to[db] = changes[-1].position
 
     def finish(self, db: sqlite_utils.Database) -> None:
         """Recompute every pending rollup (the loop calls this when it is level).
@@ -165,6 +137,74 @@ class MasteryProjector:
             db.conn.executemany(
                 f"DELETE FROM rollups_pending WHERE {ROLLUP_KEY_MATCH}", list(pending)
             )
+
+
+@dataclass
+class _Batch:
+    """What a batch brings: version rows by table, the changes that cannot be projected,
+    and what it touches: rollups by key (with the change that caused it), results, and the
+    outcomes, courses and root accounts whose rollups all need recomputing."""
+
+    rows_by_table: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    held_back: list[Unprojectable] = field(default_factory=list)
+    causes: dict[RollupKey, StoredChange] = field(default_factory=dict)
+    result_changes: list[StoredChange] = field(default_factory=list)
+    outcomes: dict[tuple[str, str], StoredChange] = field(default_factory=dict)
+    courses: dict[tuple[str, str], StoredChange] = field(default_factory=dict)
+    root_accounts: dict[str, StoredChange] = field(default_factory=dict)
+
+    def touch_context(self, change: StoredChange, row: dict[str, Any]) -> None:
+        """A course's rollups, or for an account every rollup of its root account."""
+        if row["context_type"] == "Course":
+            self.courses[(change.root_account, row["context_id"])] = change
+        else:
+            self.root_accounts[change.root_account] = change
+
+
+def _sort_batch(db: sqlite_utils.Database, changes: Sequence[StoredChange]) -> _Batch:
+    """The batch's rows and what they touch, in the batch's order (a later change is the
+    cause of what it touches). Learns the account chain as it goes: a context that moves
+    to another account touches its rollups."""
+    batch = _Batch()
+    accounts = _known_accounts(db)
+    for change in changes:
+        screened = screen(change, _rows_of, _COLUMN_KINDS)
+        if isinstance(screened, Unprojectable):
+            batch.held_back.append(screened)
+            continue
+        account_row = _add_rows(batch, change, screened)
+        if account_row is not None and _learn_account(db, accounts, account_row):
+            batch.touch_context(change, account_row)
+    return batch
+
+
+def _add_rows(batch: _Batch, change: StoredChange, screened: Rows) -> dict[str, Any] | None:
+    """Add a change's version rows to the batch, with what each touches; the row of the
+    context's account is returned instead (it is learnt in order, against the store)."""
+    account_row = None
+    for table, row in screened:
+        if table == "context_accounts":
+            account_row = row
+            continue
+        batch.rows_by_table.setdefault(table, []).append(row)
+        if change.kind is EntityKind.RESULT:
+            batch.result_changes.append(change)
+            if row["user_uuid"] and row["outcome_id"] and row["context_id"]:
+                batch.causes[_rollup_key(row)] = change
+        elif change.kind is EntityKind.OUTCOME:
+            batch.outcomes[(change.root_account, change.canvas_id)] = change
+        else:  # a mastery scale or a calculation method, of a course or an account
+            batch.touch_context(change, row)
+    return account_row
+
+
+def _keep_latest_causes(
+    causes: dict[RollupKey, StoredChange], more: dict[RollupKey, StoredChange]
+) -> None:
+    """Add `more` to `causes`; a key in both keeps the later change as its cause."""
+    for key, cause in more.items():
+        if key not in causes or causes[key].position < cause.position:
+            causes[key] = cause
 
 
 def _rows_of(change: StoredChange) -> Rows:

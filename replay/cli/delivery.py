@@ -329,6 +329,16 @@ _DETAILS = 20
 
 
 def _reconcile_tables(report: dict[str, Any]) -> None:
+    """The report as a person reads it: the counts, then the first differences of each kind."""
+    out.print(_reconcile_summary(report))
+    details = _reconcile_details(report)
+    if details.row_count:
+        out.print(details)
+
+
+def _reconcile_summary(report: dict[str, Any]) -> Table:
+    """Counts: the snapshot's rows, what differs for results and the other tables, and
+    what a backfill appended."""
     summary = report["summary"]
     snapshot = report["snapshot"]
     table = Table(
@@ -356,35 +366,39 @@ def _reconcile_tables(report: dict[str, Any]) -> None:
             f"{len(part['workflow_state_differs']):,}",
         )
     if "backfill" in report:
-        done = report["backfill"]
-        table.add_row("backfilled events appended", f"{done['appended']:,}")
-        if done["log_newer_kept"]:
-            table.add_row("  log newer, kept", f"{done['log_newer_kept']:,}")
-        after = report["after_backfill"]["summary"]
-        table.add_row("after backfill: missing", f"{after['missing_from_log']:,}")
-        table.add_row("after backfill: fields differ", f"{after['mismatched']:,}")
-    out.print(table)
+        _add_backfill_rows(table, report)
+    return table
+
+
+def _add_backfill_rows(table: Table, report: dict[str, Any]) -> None:
+    """What --backfill appended, and what still differs after it (the check that it worked)."""
+    done = report["backfill"]
+    table.add_row("backfilled events appended", f"{done['appended']:,}")
+    if done["log_newer_kept"]:
+        table.add_row("  log newer, kept", f"{done['log_newer_kept']:,}")
+    after = report["after_backfill"]["summary"]
+    table.add_row("after backfill: missing", f"{after['missing_from_log']:,}")
+    table.add_row("after backfill: fields differ", f"{after['mismatched']:,}")
+
+
+def _reconcile_details(report: dict[str, Any]) -> Table:
+    """The first differences of each kind, one row each: enough to look them up, short
+    enough to read (the JSON format has them all)."""
     details = Table(title="details (first 20 of each)", title_justify="left", box=box.SIMPLE_HEAD)
     for column in ("result", "difference", "where"):
         details.add_column(column, overflow="fold")
-    shown = 0
     for item in report["missing_from_log"][:_DETAILS]:
         details.add_row(
             item["id"], f"missing from the log ({item['workflow_state']})", item["where"]
         )
-        shown += 1
     for item in report["not_in_cd2"][:_DETAILS]:
         details.add_row(item["id"], "in the log, not in CD2", "")
-        shown += 1
     for item in report["deleted_in_cd2"][:_DETAILS]:
         details.add_row(item["id"], "deleted in CD2", item["where"])
-        shown += 1
     for item in report["mismatches"][:_DETAILS]:
         text = ", ".join(
             f"{name}: log {values['log']!r} / CD2 {values['cd2']!r}"
             for name, values in item["fields"].items()
         )
         details.add_row(item["id"], text, item["where"])
-        shown += 1
-    if shown:
-        out.print(details)
+    return details

@@ -28,7 +28,7 @@ from __future__ import annotations
 import csv
 import gzip
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -61,6 +61,8 @@ _IDS = (
     "account_id",
 )
 _TIMES = ("assessed_at", "submitted_at", "created_at", "updated_at")
+_Converter = Callable[[str, Any], Any]
+"""Column name and non-empty value to the value typed (the name is for messages)."""
 
 
 class SnapshotError(Exception):
@@ -316,50 +318,62 @@ def _local_id(value: Any) -> str:
 
 
 def _typed(values: dict[str, Any]) -> dict[str, Any]:
+    """The row's values as the read models hold them. CSV snapshots carry every value as
+    text (an empty cell for null), JSON ones carry typed values: both end up alike."""
     typed = dict(values)
-    for column in _FLOATS:
-        value = typed.get(column)
-        if value is not None and value != "":
-            try:
-                typed[column] = float(value)
-            except (TypeError, ValueError):
-                raise ValueError(f"{column} {value!r} is not a number") from None
-        elif value == "":
-            typed[column] = None
-    for column in _INTS:
-        value = typed.get(column)
-        if value is not None and value != "":
-            try:
-                typed[column] = int(float(value))
-            except (TypeError, ValueError):
-                raise ValueError(f"{column} {value!r} is not a number") from None
-        elif value == "":
-            typed[column] = None
-    for column in _BOOLS:
-        value = typed.get(column)
-        if isinstance(value, str):
-            lowered = value.lower()
-            if lowered in ("true", "t", "1"):
-                typed[column] = True
-            elif lowered in ("false", "f", "0"):
-                typed[column] = False
-            elif lowered == "":
-                typed[column] = None
-            else:
-                raise ValueError(f"{column} {value!r} is not true or false")
-    for column in _IDS:
-        value = typed.get(column)
-        if value is not None and value != "":
-            typed[column] = _local_id(value)
-        elif value == "":
-            typed[column] = None
-    for column in _TIMES:
-        value = typed.get(column)
-        if value is not None and value != "":
-            typed[column] = time_text(str(value))
-        elif value == "":
-            typed[column] = None
+    _convert(typed, _FLOATS, _as_float)
+    _convert(typed, _INTS, _as_int)
+    _convert(typed, _BOOLS, _as_bool)
+    _convert(typed, _IDS, _as_id)
+    _convert(typed, _TIMES, _as_time)
     return typed
+
+
+def _convert(typed: dict[str, Any], columns: Iterable[str], convert: _Converter) -> None:
+    """Convert these columns in place: an empty cell is a null, a null stays one, and an
+    absent column stays absent. A value that cannot be converted raises ValueError."""
+    for column in columns:
+        value = typed.get(column)
+        if value is not None and value != "":
+            typed[column] = convert(column, value)
+        elif value == "":
+            typed[column] = None
+
+
+def _as_float(column: str, value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{column} {value!r} is not a number") from None
+
+
+def _as_int(column: str, value: Any) -> int:
+    """An integer, also from a float's text ("2.0": CSV exports write attempts so)."""
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        raise ValueError(f"{column} {value!r} is not a number") from None
+
+
+def _as_bool(column: str, value: Any) -> Any:
+    """A boolean from CSV's spellings of one; a JSON value is kept as it came."""
+    if not isinstance(value, str):
+        return value
+    lowered = value.lower()
+    if lowered in ("true", "t", "1"):
+        return True
+    if lowered in ("false", "f", "0"):
+        return False
+    raise ValueError(f"{column} {value!r} is not true or false")
+
+
+def _as_id(column: str, value: Any) -> str:
+    """A local id (a global id's shard is dropped), as the log keeps ids."""
+    return _local_id(value)
+
+
+def _as_time(column: str, value: Any) -> str:
+    return time_text(str(value))
 
 
 def time_text(value: str) -> str:
