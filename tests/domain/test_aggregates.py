@@ -155,3 +155,12 @@ def test_a_recorded_change_names_its_entity_and_keeps_what_it_carried(payload: A
     assert change.legacy is False
     assert aggregate.timeline[0].legacy is False
     assert aggregate.timeline[0].metadata == first.metadata
+
+
+def test_changes_of_one_instant_are_ordered_by_their_fingerprints(payload: Any) -> None:
+    first = result_event(payload, at="2024-03-01T10:00:00Z", score=1, name="updated")
+    second = result_event(payload, at="2024-03-01T10:00:00Z", score=2, name="updated")
+    aggregate = fold([first, second])
+    assert [change.fingerprint for change in aggregate.timeline] == sorted(
+        [first.fingerprint, second.fingerprint]
+    )

@@ -285,3 +285,6 @@ def test_times_are_judged_in_utc_whatever_the_local_zone(payload: Any) -> None:
     envelope = payload("learning_outcome_created")
     envelope["body"]["updated_at"] = "0001-01-01T00:30:00+01:00"
     assert judged(envelope).reason == "out-of-range"
+    # late on 9999-12-31 in UTC exists, though not in a local zone east of UTC
+    envelope["body"]["updated_at"] = "9999-12-31T23:00:00+00:00"
+    assert isinstance(judged(envelope), CanvasEvent)

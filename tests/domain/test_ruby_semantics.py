@@ -117,7 +117,7 @@ def test_round_half_up_gives_rubys_answers_where_float_c_counts_digits() -> None
         )
     ]
     assert wrong == []
-    assert len(ruby()["round_deep_edges"]) == 63
+    assert len(ruby()["round_deep_edges"]) == 69
 
 
 def test_negative_places_are_refused_by_name() -> None:
