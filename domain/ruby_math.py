@@ -25,10 +25,10 @@ def round_half_up(x: float, places: int = 2) -> float:
     """
     if places < 0:
         raise ValueError("negative places are not supported")
+    if places == 0 and math.isfinite(x):  # Ruby returns an Integer, which has no -0
+        return c_round(x) + 0.0
     if x == 0.0 or not math.isfinite(x):
         return x
-    if places == 0:  # Ruby returns an Integer, which has no -0
-        return c_round(x) + 0.0
     _, binexp = math.frexp(x)
     if _round_overflow(places, binexp):
         return x

@@ -119,3 +119,48 @@ def test_state_as_of_any_time_does_not_depend_on_arrival_order(
     for hour in range(-1, 22):
         moment = base + timedelta(hours=hour)
         assert in_order.as_of(moment) == shuffled.as_of(moment)
+
+
+def test_as_of_counts_a_change_at_the_exact_valid_and_known_instants(payload: Any) -> None:
+    first = result_event(payload, at="2024-03-01T10:00:00Z", score=1)
+    second = result_event(payload, at="2024-03-02T10:00:00Z", score=2, name="updated")
+    aggregate = AGGREGATE_CLASSES[first.kind].first_seen(first, RECORDED)
+    later = RECORDED + timedelta(days=1)
+    assert aggregate.record(second, later) is True
+    tick = timedelta(microseconds=1)
+    t = second.event_time
+    # valid time T equal to the change's event_time: in force, with or without known_at
+    assert aggregate.as_of(t).body["score"] == 2
+    assert aggregate.as_of(t, later).body["score"] == 2
+    assert aggregate.as_of(t - tick, later).body["score"] == 1
+    # known at K equal to the change's recorded_at: known; a tick before: not yet
+    assert aggregate.as_of(t, later - tick).body["score"] == 1
+    assert aggregate.as_of(first.event_time, RECORDED).body["score"] == 1
+    assert aggregate.as_of(first.event_time, RECORDED - tick) is None
+    assert aggregate.as_of(first.event_time - tick, later) is None
+
+
+def test_a_recorded_change_names_its_entity_and_keeps_what_it_carried(payload: Any) -> None:
+    first = result_event(payload, at="2024-03-01T10:00:00Z", score=1)
+    second = result_event(payload, at="2024-03-02T10:00:00Z", score=2, name="updated")
+    aggregate = AGGREGATE_CLASSES[first.kind].first_seen(first, RECORDED)
+    assert aggregate.record(second, RECORDED) is True
+    assert aggregate.record(second, RECORDED) is False  # the same delivery again
+    _created, changed = aggregate.collect_events()
+    assert changed.canvas_id == first.entity_id == "1"
+    assert changed.root_account == first.root_account
+    change = aggregate.current
+    assert change.metadata == second.metadata
+    assert change.metadata["event_time"] == "2024-03-02T10:00:00.000Z"
+    assert change.legacy is False
+    assert aggregate.timeline[0].legacy is False
+    assert aggregate.timeline[0].metadata == first.metadata
+
+
+def test_changes_of_one_instant_are_ordered_by_their_fingerprints(payload: Any) -> None:
+    first = result_event(payload, at="2024-03-01T10:00:00Z", score=1, name="updated")
+    second = result_event(payload, at="2024-03-01T10:00:00Z", score=2, name="updated")
+    aggregate = fold([first, second])
+    assert [change.fingerprint for change in aggregate.timeline] == sorted(
+        [first.fingerprint, second.fingerprint]
+    )

@@ -103,3 +103,27 @@ def test_the_score_lists_tell_kahan_babuska_from_plain_and_exact_summation() -> 
     exact = sum(1 for case in cases if math.fsum(case["values"]) != case["sum"])
     assert plain > 40
     assert exact >= 2
+
+
+def test_round_half_up_gives_rubys_answers_where_float_c_counts_digits() -> None:
+    """14 to 19 significant digits, the exact rational path past 14 places, numbers so
+    small or large that float.c's overflow and underflow guards decide, zeros' signs."""
+    wrong = [
+        (edge["x"], edge["places"], round_half_up(edge["x"], edge["places"]), want)
+        for edge in ruby()["round_deep_edges"]
+        if not same_double(
+            round_half_up(edge["x"], edge["places"]),
+            want := float.fromhex(edge["rounded_hex"]),
+        )
+    ]
+    assert wrong == []
+    assert len(ruby()["round_deep_edges"]) == 69
+
+
+def test_negative_places_are_refused_by_name() -> None:
+    try:
+        round_half_up(1.5, -1)
+    except ValueError as error:
+        assert str(error) == "negative places are not supported"
+    else:
+        raise AssertionError("round_half_up(1.5, -1) did not refuse")
