@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
@@ -26,46 +26,84 @@ RESULT_FIELDS = (
 """The fields compared, as the issue and Canvas's rollups care about them."""
 
 
-@dataclass(frozen=True, slots=True)
-class CompareRow:
-    """A CD2 row as the comparison needs it (replay/ingest/cd2.py makes them)."""
+class CompareRow(NamedTuple):
+    """A CD2 row as the comparison needs it, and nothing more (replay/jobs/reconcile.py
+    makes them): a tuple, about a tenth of the row as parsed, so that a snapshot of
+    hundreds of thousands of results fits in memory."""
 
     id: str
-    values: Mapping[str, Any]
-    where: str
+    score: Any
+    possible: Any
+    percent: Any
+    mastery: Any
+    attempt: Any
+    workflow_state: str | None
+    assessed_at: str | None
+    created_at: str | None
+    updated_at: str | None
     deleted: bool
+    file: str
+    line: int
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def value(self, name: str) -> Any:
+        return self[_ROW_INDEX[name]]
 
 
-def log_results(db: sqlite_utils.Database, as_of: str) -> dict[str, dict[str, Any]]:
-    """Each result's latest version with `event_time <= as_of`, by result id (not legacy)."""
+_ROW_INDEX = {name: index for index, name in enumerate(CompareRow._fields)}
+
+
+class LogResult(NamedTuple):
+    """A result's latest version as of the time asked, as the comparison needs it."""
+
+    root_account: str
+    score: Any
+    possible: Any
+    percent: Any
+    mastery: Any
+    attempt: Any
+    workflow_state: str | None
+    assessed_at: str | None
+    event_time: str
+
+    def value(self, name: str) -> Any:
+        return self[_LOG_INDEX[name]]
+
+
+_LOG_INDEX = {name: index for index, name in enumerate(LogResult._fields)}
+
+
+def log_results(db: sqlite_utils.Database, as_of: str) -> dict[str, LogResult]:
+    """Each result's latest version with `event_time <= as_of`, by result id (not legacy).
+
+    Held as tuples of the compared fields only (a dict a result took ~1 KB more)."""
     rows = db.execute(
-        "SELECT result_id, root_account, user_uuid, outcome_id, context_id, score, possible, "
-        "percent, mastery, attempt, workflow_state, assessed_at, event_time FROM ("
-        "  SELECT *, ROW_NUMBER() OVER (PARTITION BY root_account, result_id "
-        "    ORDER BY valid_order DESC) AS n FROM result_versions "
-        "  WHERE event_time <= ? AND COALESCE(legacy, 0) = 0"
+        "SELECT result_id, root_account, score, possible, percent, mastery, attempt, "
+        "workflow_state, assessed_at, event_time FROM ("
+        "  SELECT result_id, root_account, score, possible, percent, mastery, attempt, "
+        "    workflow_state, assessed_at, event_time, ROW_NUMBER() OVER ("
+        "    PARTITION BY root_account, result_id ORDER BY valid_order DESC) AS n "
+        "  FROM result_versions WHERE event_time <= ? AND COALESCE(legacy, 0) = 0"
         ") WHERE n = 1",
         [as_of],
     )
-    columns = [
-        "result_id",
-        "root_account",
-        "user_uuid",
-        "outcome_id",
-        "context_id",
-        "score",
-        "possible",
-        "percent",
-        "mastery",
-        "attempt",
-        "workflow_state",
-        "assessed_at",
-        "event_time",
-    ]
-    found: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        record = dict(zip(columns, row, strict=True))
-        found.setdefault(record["result_id"], record)
+    found: dict[str, LogResult] = {}
+    shared: dict[Any, Any] = {}  # root accounts and states: a few values, one copy each
+    for result_id, root, score, possible, percent, mastery, attempt, state, *times in rows:
+        if result_id not in found:
+            found[result_id] = LogResult(
+                shared.setdefault(root, root),
+                score,
+                possible,
+                percent,
+                mastery,
+                attempt,
+                shared.setdefault(state, state),
+                *times,
+            )
     return found
 
 
@@ -135,39 +173,40 @@ def _same(name: str, log_value: Any, cd2_value: Any) -> bool:
 
 
 def compare_results(
-    cd2: Iterable[CompareRow], log: Mapping[str, Mapping[str, Any]], as_of: str
+    cd2: Iterable[CompareRow], log: Mapping[str, LogResult], as_of: str
 ) -> ResultComparison:
     """Join on the result id; CD2 rows created after `as_of` are left out (and counted)."""
     found = ResultComparison()
     seen: set[str] = set()
     for row in cd2:
-        values = row.values
-        created = values.get("created_at")
+        created = row.created_at
         if created is not None and created > as_of:
             found.after_as_of += 1
             continue
         seen.add(row.id)
         found.compared += 1
         mine = log.get(row.id)
-        state = "deleted" if row.deleted else values.get("workflow_state")
+        state = "deleted" if row.deleted else row.workflow_state
         if mine is None:
             found.missing_from_log.append(
                 {"id": row.id, "where": row.where, "workflow_state": state or "active"}
             )
             continue
-        updated = values.get("updated_at")
+        updated = row.updated_at
         if updated is not None and updated > as_of:
             continue  # CD2 has a state later than as_of: nothing to compare it with
-        if state == "deleted" and (mine["workflow_state"] or "active") != "deleted":
+        if state == "deleted" and (mine.workflow_state or "active") != "deleted":
             found.deleted_in_cd2.append({"id": row.id, "where": row.where})
             continue
         differing = {
             name: {
-                "log": mine[name],
-                "cd2": state if name == "workflow_state" else values.get(name),
+                "log": mine.value(name),
+                "cd2": state if name == "workflow_state" else row.value(name),
             }
             for name in RESULT_FIELDS
-            if not _same(name, mine[name], state if name == "workflow_state" else values.get(name))
+            if not _same(
+                name, mine.value(name), state if name == "workflow_state" else row.value(name)
+            )
         }
         if differing:
             found.mismatches.append(
@@ -175,12 +214,12 @@ def compare_results(
                     "id": row.id,
                     "where": row.where,
                     "fields": differing,
-                    "log_event_time": mine["event_time"],
+                    "log_event_time": mine.event_time,
                 }
             )
     for identity, mine in log.items():
-        if identity not in seen and (mine["workflow_state"] or "active") != "deleted":
-            found.not_in_cd2.append({"id": identity, "root_account": mine["root_account"]})
+        if identity not in seen and (mine.workflow_state or "active") != "deleted":
+            found.not_in_cd2.append({"id": identity, "root_account": mine.root_account})
     found.missing_from_log.sort(key=lambda item: _id_order(item["id"]))
     found.not_in_cd2.sort(key=lambda item: _id_order(item["id"]))
     found.deleted_in_cd2.sort(key=lambda item: _id_order(item["id"]))
@@ -194,14 +233,14 @@ def compare_ids(
     """For the other tables: which ids one side lacks, and deletions they disagree on."""
     missing, differs, seen = [], [], set()
     for row in cd2:
-        created = row.values.get("created_at")
+        created = row.created_at
         if created is not None and created > as_of:
             continue
         seen.add(row.id)
-        state = "deleted" if row.deleted else (row.values.get("workflow_state") or "active")
+        state = "deleted" if row.deleted else (row.workflow_state or "active")
         if row.id not in log:
             missing.append(row.id)
-        elif (log[row.id] or "active") != state and (row.values.get("updated_at") or "") <= as_of:
+        elif (log[row.id] or "active") != state and (row.updated_at or "") <= as_of:
             differs.append({"id": row.id, "log": log[row.id] or "active", "cd2": state})
     not_in_cd2 = [i for i, state in log.items() if i not in seen and state != "deleted"]
     return {
