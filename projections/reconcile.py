@@ -8,7 +8,7 @@ same fields, and each CD2 result should be in the log. The comparison is pure
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -76,35 +76,30 @@ class LogResult(NamedTuple):
 _LOG_INDEX = {name: index for index, name in enumerate(LogResult._fields)}
 
 
-def log_results(db: sqlite_utils.Database, as_of: str) -> dict[str, LogResult]:
-    """Each result's latest version with `event_time <= as_of`, by result id (not legacy).
+def log_results(db: sqlite_utils.Database, as_of: str) -> Iterator[tuple[str, LogResult]]:
+    """Each result's latest version with `event_time <= as_of` (not legacy), in result id
+    order, one per id (of two root accounts sharing an id, the first in text order).
 
-    Held as tuples of the compared fields only (a dict a result took ~1 KB more)."""
+    Streamed, to be merged with the CD2 rows sorted alike (`compare_results`): nothing
+    of the log is held whole."""
     rows = db.execute(
         "SELECT result_id, root_account, score, possible, percent, mastery, attempt, "
         "workflow_state, assessed_at, event_time FROM ("
         "  SELECT result_id, root_account, score, possible, percent, mastery, attempt, "
         "    workflow_state, assessed_at, event_time, ROW_NUMBER() OVER ("
-        "    PARTITION BY root_account, result_id ORDER BY valid_order DESC) AS n "
+        "    PARTITION BY result_id, root_account ORDER BY valid_order DESC) AS n "
         "  FROM result_versions WHERE event_time <= ? AND COALESCE(legacy, 0) = 0"
-        ") WHERE n = 1",
+        ") WHERE n = 1 ORDER BY result_id, root_account",
         [as_of],
     )
-    found: dict[str, LogResult] = {}
-    shared: dict[Any, Any] = {}  # root accounts and states: a few values, one copy each
+    last = None
     for result_id, root, score, possible, percent, mastery, attempt, state, *times in rows:
-        if result_id not in found:
-            found[result_id] = LogResult(
-                shared.setdefault(root, root),
-                score,
-                possible,
-                percent,
-                mastery,
-                attempt,
-                shared.setdefault(state, state),
-                *times,
+        if result_id != last:
+            last = result_id
+            yield (
+                result_id,
+                LogResult(root, score, possible, percent, mastery, attempt, state, *times),
             )
-    return found
 
 
 def log_entity_states(
@@ -173,58 +168,92 @@ def _same(name: str, log_value: Any, cd2_value: Any) -> bool:
 
 
 def compare_results(
-    cd2: Iterable[CompareRow], log: Mapping[str, LogResult], as_of: str
+    cd2: Iterable[CompareRow], log: Iterable[tuple[str, LogResult]], as_of: str
 ) -> ResultComparison:
-    """Join on the result id; CD2 rows created after `as_of` are left out (and counted)."""
+    """Join on the result id; CD2 rows created after `as_of` are left out (and counted).
+
+    `log` comes in result id order (`log_results`); the CD2 rows are sorted alike here."""
     found = ResultComparison()
-    seen: set[str] = set()
+    compared = []
     for row in cd2:
-        created = row.created_at
-        if created is not None and created > as_of:
+        if row.created_at is not None and row.created_at > as_of:
             found.after_as_of += 1
-            continue
-        seen.add(row.id)
-        found.compared += 1
-        mine = log.get(row.id)
-        state = "deleted" if row.deleted else row.workflow_state
-        if mine is None:
-            found.missing_from_log.append(
-                {"id": row.id, "where": row.where, "workflow_state": state or "active"}
-            )
-            continue
-        updated = row.updated_at
-        if updated is not None and updated > as_of:
-            continue  # CD2 has a state later than as_of: nothing to compare it with
-        if state == "deleted" and (mine.workflow_state or "active") != "deleted":
-            found.deleted_in_cd2.append({"id": row.id, "where": row.where})
-            continue
-        differing = {
-            name: {
-                "log": mine.value(name),
-                "cd2": state if name == "workflow_state" else row.value(name),
-            }
-            for name in RESULT_FIELDS
-            if not _same(
-                name, mine.value(name), state if name == "workflow_state" else row.value(name)
-            )
-        }
-        if differing:
-            found.mismatches.append(
-                {
-                    "id": row.id,
-                    "where": row.where,
-                    "fields": differing,
-                    "log_event_time": mine.event_time,
-                }
-            )
-    for identity, mine in log.items():
-        if identity not in seen and (mine.workflow_state or "active") != "deleted":
-            found.not_in_cd2.append({"id": identity, "root_account": mine.root_account})
+        else:
+            compared.append(row)
+    compared.sort(key=_row_id)
+    for cd2_row, identity, mine in _merged(compared, log):
+        if cd2_row is None:
+            if (mine.workflow_state or "active") != "deleted":
+                found.not_in_cd2.append({"id": identity, "root_account": mine.root_account})
+        else:
+            found.compared += 1
+            _compare_one(found, cd2_row, mine, as_of)
     found.missing_from_log.sort(key=lambda item: _id_order(item["id"]))
     found.not_in_cd2.sort(key=lambda item: _id_order(item["id"]))
     found.deleted_in_cd2.sort(key=lambda item: _id_order(item["id"]))
     found.mismatches.sort(key=lambda item: _id_order(item["id"]))
     return found
+
+
+def _row_id(row: CompareRow) -> str:
+    return row.id
+
+
+def _merged(
+    rows: list[CompareRow], log: Iterable[tuple[str, LogResult]]
+) -> Iterator[tuple[CompareRow | None, str, Any]]:
+    """Both sides in id order, merged: (CD2 row, id, the log's result or None) for each
+    CD2 row, (None, id, the log's result) for each result no CD2 row has."""
+    entries = iter(log)
+    current = next(entries, None)
+    matched = False
+    for row in rows:
+        while current is not None and current[0] < row.id:
+            if not matched:
+                yield None, current[0], current[1]
+            current, matched = next(entries, None), False
+        if current is not None and current[0] == row.id:
+            matched = True
+            yield row, row.id, current[1]
+        else:
+            yield row, row.id, None
+    while current is not None:
+        if not matched:
+            yield None, current[0], current[1]
+        current, matched = next(entries, None), False
+
+
+def _compare_one(
+    found: ResultComparison, row: CompareRow, mine: LogResult | None, as_of: str
+) -> None:
+    state = "deleted" if row.deleted else row.workflow_state
+    if mine is None:
+        found.missing_from_log.append(
+            {"id": row.id, "where": row.where, "workflow_state": state or "active"}
+        )
+        return
+    if row.updated_at is not None and row.updated_at > as_of:
+        return  # CD2 has a state later than as_of: nothing to compare it with
+    if state == "deleted" and (mine.workflow_state or "active") != "deleted":
+        found.deleted_in_cd2.append({"id": row.id, "where": row.where})
+        return
+    differing = {
+        name: {
+            "log": mine.value(name),
+            "cd2": state if name == "workflow_state" else row.value(name),
+        }
+        for name in RESULT_FIELDS
+        if not _same(name, mine.value(name), state if name == "workflow_state" else row.value(name))
+    }
+    if differing:
+        found.mismatches.append(
+            {
+                "id": row.id,
+                "where": row.where,
+                "fields": differing,
+                "log_event_time": mine.event_time,
+            }
+        )
 
 
 def compare_ids(

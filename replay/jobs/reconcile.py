@@ -169,11 +169,12 @@ def _backfill(store: Store, path: str, report: dict[str, Any], snapshot_at: str)
     from replay.ingest.ingestor import Ingestor
 
     parts = ("missing_from_log", "mismatches", "deleted_in_cd2")
-    by_id = _full_rows(path, {item["id"] for part in parts for item in _all(report, part)})
+    wanted_ids = {item["id"] for part in parts for item in _all(report, part)}
+    by_id = _full_rows(path, wanted_ids)
     db = open_read_side(store)
     try:
         roots = log_root_accounts(db)
-        full = log_results(db, report["as_of"])
+        full = {i: r for i, r in log_results(db, report["as_of"]) if i in wanted_ids}
     finally:
         db.close()
     wanted: list[tuple[str, Cd2Row]] = []
