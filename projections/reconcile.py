@@ -57,7 +57,8 @@ _ROW_INDEX = {name: index for index, name in enumerate(CompareRow._fields)}
 
 
 class LogResult(NamedTuple):
-    """A result's latest version as of the time asked, as the comparison needs it."""
+    """A result's latest version as of the time asked, as the comparison needs it; its
+    fields 1-7 are `CompareRow`'s 1-7, `RESULT_FIELDS` in order."""
 
     root_account: str
     score: Any
@@ -74,6 +75,7 @@ class LogResult(NamedTuple):
 
 
 _LOG_INDEX = {name: index for index, name in enumerate(LogResult._fields)}
+assert CompareRow._fields[1:8] == LogResult._fields[1:8] == RESULT_FIELDS
 
 
 def log_results(db: sqlite_utils.Database, as_of: str) -> Iterator[tuple[str, LogResult]]:
@@ -237,6 +239,8 @@ def _compare_one(
     if state == "deleted" and (mine.workflow_state or "active") != "deleted":
         found.deleted_in_cd2.append({"id": row.id, "where": row.where})
         return
+    if not row.deleted and row[1:8] == mine[1:8]:
+        return  # the fields compared, equal as they are (the rules below only loosen)
     differing = {
         name: {
             "log": mine.value(name),

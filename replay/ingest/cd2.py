@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import re
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -377,6 +378,19 @@ def _typed(values: dict[str, Any]) -> dict[str, Any]:
 
 def time_text(value: str) -> str:
     """Fixed-width UTC text, as the read models keep times; a time without zone is UTC."""
+    if _CANONICAL_TIME.fullmatch(value):  # as CD2 writes them: no parse (4 a row, 1M rows)
+        return f"{value[:19]}.{value[20:-1].ljust(6, '0')}Z"
+    return parsed_time_text(value)
+
+
+_CANONICAL_TIME = re.compile(
+    r"\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,6})?Z"
+)
+"""A UTC time that is valid whatever its month and year (days 29-31 go the long way)."""
+
+
+def parsed_time_text(value: str) -> str:
+    """`time_text` by parsing, for every time the pattern above does not take."""
     text = value.strip().replace(" ", "T")
     try:
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -40,6 +40,7 @@ from replay.ingest.cd2 import (
     scan_snapshot,
 )
 from replay.ingest.sources import Location, RawRecord
+from replay.jobs.collector import batch_collection
 from replay.jobs.pipeline import open_read_side
 from replay.store.location import Store
 from replay.store.quarantine import Quarantine
@@ -64,6 +65,13 @@ class _Snapshot:
 
 
 def reconcile_snapshot(
+    store: Store, path: str, *, as_of: datetime | None, backfill: bool
+) -> dict[str, Any]:
+    with batch_collection():  # a row a tuple, a million of them: collect rarely
+        return _reconcile(store, path, as_of=as_of, backfill=backfill)
+
+
+def _reconcile(
     store: Store, path: str, *, as_of: datetime | None, backfill: bool
 ) -> dict[str, Any]:
     snapshot = _read(path)
