@@ -194,11 +194,15 @@ class DeliveryChart:
     days: list[DeliveryDay]
     bar_width: float
     y_ticks: list[tuple[float, str]]
-    x_ticks: list[tuple[float, str]]
+    x_ticks: list[tuple[float, str, str]]
     top: int
     width: int
     height: int = HEIGHT
     base: float = HEIGHT - BOTTOM
+
+
+DELIVERY_WIDTH = 1000
+"""Wider than the other charts: a page-wide card, one pair of bars a day."""
 
 
 def delivery_chart(report: dict[str, Any]) -> DeliveryChart:
@@ -214,7 +218,7 @@ def delivery_chart(report: dict[str, Any]) -> DeliveryChart:
         flagged.setdefault(flag["period"][:10], set()).add(flag["flag"])
     days = sorted(by_day)
     top = max([max(counts) for counts in by_day.values()] + [1])
-    slot = max(6.0, (WIDTH - LEFT - RIGHT) / max(1, len(days)))
+    slot = max(6.0, (DELIVERY_WIDTH - LEFT - RIGHT) / max(1, len(days)))
     width = int(LEFT + RIGHT + slot * len(days))
     base = HEIGHT - BOTTOM
 
@@ -239,12 +243,15 @@ def delivery_chart(report: dict[str, Any]) -> DeliveryChart:
                 label=f"{day}: {events:,} by event time, {recorded:,} by recording time{flags}",
             )
         )
-    step = max(1, len(days) // 6)
+    step = max(1, len(days) // 8)
+    ticks = [(LEFT + i * slot, day) for i, day in enumerate(days) if i % step == 0]
     return DeliveryChart(
         days=bars,
         bar_width=max(1.0, slot / 2 - 0.5),
         y_ticks=[(base - height(round(top * i / 4)), f"{round(top * i / 4):,}") for i in range(5)],
-        x_ticks=[(LEFT + i * slot, day) for i, day in enumerate(days) if i % step == 0],
+        x_ticks=[
+            (x, day, "end" if x > width - 80 else "start") for x, day in ticks
+        ],  # a label near the right edge ends there
         top=top,
         width=width,
     )
