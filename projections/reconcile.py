@@ -8,9 +8,9 @@ same fields, and each CD2 result should be in the log. The comparison is pure
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlite_utils
 
@@ -26,47 +26,82 @@ RESULT_FIELDS = (
 """The fields compared, as the issue and Canvas's rollups care about them."""
 
 
-@dataclass(frozen=True, slots=True)
-class CompareRow:
-    """A CD2 row as the comparison needs it (replay/ingest/cd2.py makes them)."""
+class CompareRow(NamedTuple):
+    """A CD2 row as the comparison needs it, and nothing more (replay/jobs/reconcile.py
+    makes them): a tuple, about a tenth of the row as parsed, so that a snapshot of
+    hundreds of thousands of results fits in memory."""
 
     id: str
-    values: Mapping[str, Any]
-    where: str
+    score: Any
+    possible: Any
+    percent: Any
+    mastery: Any
+    attempt: Any
+    workflow_state: str | None
+    assessed_at: str | None
+    created_at: str | None
+    updated_at: str | None
     deleted: bool
+    file: str
+    line: int
+
+    @property
+    def where(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    def value(self, name: str) -> Any:
+        return self[_ROW_INDEX[name]]
 
 
-def log_results(db: sqlite_utils.Database, as_of: str) -> dict[str, dict[str, Any]]:
-    """Each result's latest version with `event_time <= as_of`, by result id (not legacy)."""
+_ROW_INDEX = {name: index for index, name in enumerate(CompareRow._fields)}
+
+
+class LogResult(NamedTuple):
+    """A result's latest version as of the time asked, as the comparison needs it; its
+    fields 1-7 are `CompareRow`'s 1-7, `RESULT_FIELDS` in order."""
+
+    root_account: str
+    score: Any
+    possible: Any
+    percent: Any
+    mastery: Any
+    attempt: Any
+    workflow_state: str | None
+    assessed_at: str | None
+    event_time: str
+
+    def value(self, name: str) -> Any:
+        return self[_LOG_INDEX[name]]
+
+
+_LOG_INDEX = {name: index for index, name in enumerate(LogResult._fields)}
+assert CompareRow._fields[1:8] == LogResult._fields[1:8] == RESULT_FIELDS
+
+
+def log_results(db: sqlite_utils.Database, as_of: str) -> Iterator[tuple[str, LogResult]]:
+    """Each result's latest version with `event_time <= as_of` (not legacy), in result id
+    order, one per id (of two root accounts sharing an id, the first in text order).
+
+    Streamed, to be merged with the CD2 rows sorted alike (`compare_results`): nothing
+    of the log is held whole."""
     rows = db.execute(
-        "SELECT result_id, root_account, user_uuid, outcome_id, context_id, score, possible, "
-        "percent, mastery, attempt, workflow_state, assessed_at, event_time FROM ("
-        "  SELECT *, ROW_NUMBER() OVER (PARTITION BY root_account, result_id "
-        "    ORDER BY valid_order DESC) AS n FROM result_versions "
-        "  WHERE event_time <= ? AND COALESCE(legacy, 0) = 0"
-        ") WHERE n = 1",
+        "SELECT result_id, root_account, score, possible, percent, mastery, attempt, "
+        "workflow_state, assessed_at, event_time FROM ("
+        "  SELECT result_id, root_account, score, possible, percent, mastery, attempt, "
+        "    workflow_state, assessed_at, event_time, ROW_NUMBER() OVER ("
+        "    PARTITION BY result_id, root_account ORDER BY valid_order DESC) AS n "
+        "  FROM result_versions WHERE event_time <= ? AND COALESCE(legacy, 0) = 0"
+        ") WHERE n = 1 ORDER BY result_id, root_account",
         [as_of],
     )
-    columns = [
-        "result_id",
-        "root_account",
-        "user_uuid",
-        "outcome_id",
-        "context_id",
-        "score",
-        "possible",
-        "percent",
-        "mastery",
-        "attempt",
-        "workflow_state",
-        "assessed_at",
-        "event_time",
-    ]
-    found: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        record = dict(zip(columns, row, strict=True))
-        found.setdefault(record["result_id"], record)
-    return found
+    last = None
+    for result_id, root, score, possible, percent, mastery, attempt, state, *times in rows:
+        if result_id != last:
+            last = result_id
+            yield (
+                result_id,
+                LogResult(root, score, possible, percent, mastery, attempt, state, *times),
+            )
 
 
 def log_entity_states(
@@ -135,57 +170,94 @@ def _same(name: str, log_value: Any, cd2_value: Any) -> bool:
 
 
 def compare_results(
-    cd2: Iterable[CompareRow], log: Mapping[str, Mapping[str, Any]], as_of: str
+    cd2: Iterable[CompareRow], log: Iterable[tuple[str, LogResult]], as_of: str
 ) -> ResultComparison:
-    """Join on the result id; CD2 rows created after `as_of` are left out (and counted)."""
+    """Join on the result id; CD2 rows created after `as_of` are left out (and counted).
+
+    `log` comes in result id order (`log_results`); the CD2 rows are sorted alike here."""
     found = ResultComparison()
-    seen: set[str] = set()
+    compared = []
     for row in cd2:
-        values = row.values
-        created = values.get("created_at")
-        if created is not None and created > as_of:
+        if row.created_at is not None and row.created_at > as_of:
             found.after_as_of += 1
-            continue
-        seen.add(row.id)
-        found.compared += 1
-        mine = log.get(row.id)
-        state = "deleted" if row.deleted else values.get("workflow_state")
-        if mine is None:
-            found.missing_from_log.append(
-                {"id": row.id, "where": row.where, "workflow_state": state or "active"}
-            )
-            continue
-        updated = values.get("updated_at")
-        if updated is not None and updated > as_of:
-            continue  # CD2 has a state later than as_of: nothing to compare it with
-        if state == "deleted" and (mine["workflow_state"] or "active") != "deleted":
-            found.deleted_in_cd2.append({"id": row.id, "where": row.where})
-            continue
-        differing = {
-            name: {
-                "log": mine[name],
-                "cd2": state if name == "workflow_state" else values.get(name),
-            }
-            for name in RESULT_FIELDS
-            if not _same(name, mine[name], state if name == "workflow_state" else values.get(name))
-        }
-        if differing:
-            found.mismatches.append(
-                {
-                    "id": row.id,
-                    "where": row.where,
-                    "fields": differing,
-                    "log_event_time": mine["event_time"],
-                }
-            )
-    for identity, mine in log.items():
-        if identity not in seen and (mine["workflow_state"] or "active") != "deleted":
-            found.not_in_cd2.append({"id": identity, "root_account": mine["root_account"]})
+        else:
+            compared.append(row)
+    compared.sort(key=_row_id)
+    for cd2_row, identity, mine in _merged(compared, log):
+        if cd2_row is None:
+            if (mine.workflow_state or "active") != "deleted":
+                found.not_in_cd2.append({"id": identity, "root_account": mine.root_account})
+        else:
+            found.compared += 1
+            _compare_one(found, cd2_row, mine, as_of)
     found.missing_from_log.sort(key=lambda item: _id_order(item["id"]))
     found.not_in_cd2.sort(key=lambda item: _id_order(item["id"]))
     found.deleted_in_cd2.sort(key=lambda item: _id_order(item["id"]))
     found.mismatches.sort(key=lambda item: _id_order(item["id"]))
     return found
+
+
+def _row_id(row: CompareRow) -> str:
+    return row.id
+
+
+def _merged(
+    rows: list[CompareRow], log: Iterable[tuple[str, LogResult]]
+) -> Iterator[tuple[CompareRow | None, str, Any]]:
+    """Both sides in id order, merged: (CD2 row, id, the log's result or None) for each
+    CD2 row, (None, id, the log's result) for each result no CD2 row has."""
+    entries = iter(log)
+    current = next(entries, None)
+    matched = False
+    for row in rows:
+        while current is not None and current[0] < row.id:
+            if not matched:
+                yield None, current[0], current[1]
+            current, matched = next(entries, None), False
+        if current is not None and current[0] == row.id:
+            matched = True
+            yield row, row.id, current[1]
+        else:
+            yield row, row.id, None
+    while current is not None:
+        if not matched:
+            yield None, current[0], current[1]
+        current, matched = next(entries, None), False
+
+
+def _compare_one(
+    found: ResultComparison, row: CompareRow, mine: LogResult | None, as_of: str
+) -> None:
+    state = "deleted" if row.deleted else row.workflow_state
+    if mine is None:
+        found.missing_from_log.append(
+            {"id": row.id, "where": row.where, "workflow_state": state or "active"}
+        )
+        return
+    if row.updated_at is not None and row.updated_at > as_of:
+        return  # CD2 has a state later than as_of: nothing to compare it with
+    if state == "deleted" and (mine.workflow_state or "active") != "deleted":
+        found.deleted_in_cd2.append({"id": row.id, "where": row.where})
+        return
+    if not row.deleted and row[1:8] == mine[1:8]:
+        return  # the fields compared, equal as they are (the rules below only loosen)
+    differing = {
+        name: {
+            "log": mine.value(name),
+            "cd2": state if name == "workflow_state" else row.value(name),
+        }
+        for name in RESULT_FIELDS
+        if not _same(name, mine.value(name), state if name == "workflow_state" else row.value(name))
+    }
+    if differing:
+        found.mismatches.append(
+            {
+                "id": row.id,
+                "where": row.where,
+                "fields": differing,
+                "log_event_time": mine.event_time,
+            }
+        )
 
 
 def compare_ids(
@@ -194,14 +266,14 @@ def compare_ids(
     """For the other tables: which ids one side lacks, and deletions they disagree on."""
     missing, differs, seen = [], [], set()
     for row in cd2:
-        created = row.values.get("created_at")
+        created = row.created_at
         if created is not None and created > as_of:
             continue
         seen.add(row.id)
-        state = "deleted" if row.deleted else (row.values.get("workflow_state") or "active")
+        state = "deleted" if row.deleted else (row.workflow_state or "active")
         if row.id not in log:
             missing.append(row.id)
-        elif (log[row.id] or "active") != state and (row.values.get("updated_at") or "") <= as_of:
+        elif (log[row.id] or "active") != state and (row.updated_at or "") <= as_of:
             differs.append({"id": row.id, "log": log[row.id] or "active", "cd2": state})
     not_in_cd2 = [i for i, state in log.items() if i not in seen and state != "deleted"]
     return {

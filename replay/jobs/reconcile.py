@@ -13,6 +13,8 @@ whenever it arrives. Backfilling again appends nothing (the same events are dupl
 
 from __future__ import annotations
 
+import sys
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,11 +35,12 @@ from replay.ingest.cd2 import (
     PROFICIENCIES,
     RESULTS,
     Cd2Row,
-    Snapshot,
     SnapshotError,
-    read_snapshot,
+    SnapshotFiles,
+    scan_snapshot,
 )
 from replay.ingest.sources import Location, RawRecord
+from replay.jobs.collector import batch_collection
 from replay.jobs.pipeline import open_read_side
 from replay.store.location import Store
 from replay.store.quarantine import Quarantine
@@ -50,11 +53,29 @@ _OTHER_TABLES = {
 _TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
+@dataclass
+class _Snapshot:
+    """The rows compared, as compact tuples (`CompareRow`), and what the scan found."""
+
+    found: SnapshotFiles = field(default_factory=SnapshotFiles)
+    tables: dict[str, list[CompareRow]] = field(default_factory=dict)
+
+    def rows(self, table: str) -> list[CompareRow]:
+        return self.tables.get(table, [])
+
+
 def reconcile_snapshot(
     store: Store, path: str, *, as_of: datetime | None, backfill: bool
 ) -> dict[str, Any]:
-    snapshot = read_snapshot(path)
-    at = snapshot.at
+    with batch_collection():  # a row a tuple, a million of them: collect rarely
+        return _reconcile(store, path, as_of=as_of, backfill=backfill)
+
+
+def _reconcile(
+    store: Store, path: str, *, as_of: datetime | None, backfill: bool
+) -> dict[str, Any]:
+    snapshot = _read(path)
+    at = snapshot.found.at
     if as_of is None and at is None:
         raise SnapshotError(
             f"{path}: the files carry no meta.ts to take the snapshot's time from: give --as-of"
@@ -64,12 +85,12 @@ def reconcile_snapshot(
     report["snapshot"] = {
         "path": path,
         "at": at,
-        "files": snapshot.files,
-        "rows": {table: len(rows) for table, rows in snapshot.tables.items()},
-        "skipped": snapshot.skipped,
+        "files": snapshot.found.files,
+        "rows": dict(snapshot.found.counts),
+        "skipped": snapshot.found.skipped,
     }
     if backfill:
-        report["backfill"] = _backfill(store, snapshot, report, at or as_of_text)
+        report["backfill"] = _backfill(store, path, report, at or as_of_text)
         after = _compare(store, snapshot, as_of_text)
         report["after_backfill"] = {"summary": after["summary"], "differs": after["differs"]}
     return report
@@ -81,17 +102,44 @@ def _fixed(text: str) -> str:
     return time_text(text)
 
 
-def _rows(rows: list[Cd2Row]) -> list[CompareRow]:
-    return [CompareRow(row.id, row.values, row.where, row.action == "D") for row in rows]
+def _read(path: str) -> _Snapshot:
+    """The whole snapshot, read (and any bad file refused) before anything is compared;
+    each row kept as the fields compared only. Rows of tables not compared are counted."""
+    snapshot = _Snapshot()
+    files: dict[str, str] = {}
+    for table, row in scan_snapshot(path, snapshot.found):
+        if table != RESULTS and table not in _OTHER_TABLES:
+            continue
+        values = row.values
+        file, _, line = row.where.rpartition(":")
+        state = values.get("workflow_state")
+        snapshot.tables.setdefault(table, []).append(
+            CompareRow(
+                row.id,
+                values.get("score"),
+                values.get("possible"),
+                values.get("percent"),
+                values.get("mastery"),
+                values.get("attempt"),
+                None if state is None else sys.intern(str(state)),
+                values.get("assessed_at"),
+                values.get("created_at"),
+                values.get("updated_at"),
+                row.action == "D",
+                files.setdefault(file, file),
+                int(line),
+            )
+        )
+    return snapshot
 
 
-def _compare(store: Store, snapshot: Snapshot, as_of: str) -> dict[str, Any]:
+def _compare(store: Store, snapshot: _Snapshot, as_of: str) -> dict[str, Any]:
     db = open_read_side(store)
     try:
-        results = compare_results(_rows(snapshot.rows(RESULTS)), log_results(db, as_of), as_of)
+        results = compare_results(snapshot.rows(RESULTS), log_results(db, as_of), as_of)
         others = {
             table: compare_ids(
-                _rows(snapshot.rows(table)), log_entity_states(db, versions, column, as_of), as_of
+                snapshot.rows(table), log_entity_states(db, versions, column, as_of), as_of
             )
             for table, (versions, column) in _OTHER_TABLES.items()
             if snapshot.rows(table)
@@ -114,17 +162,27 @@ def _compare(store: Store, snapshot: Snapshot, as_of: str) -> dict[str, Any]:
     }
 
 
-def _backfill(
-    store: Store, snapshot: Snapshot, report: dict[str, Any], snapshot_at: str
-) -> dict[str, Any]:
+def _full_rows(path: str, wanted: set[str]) -> dict[str, Cd2Row]:
+    """The whole CD2 rows of the results to backfill, by a second scan of the snapshot
+    (the first kept only the compared fields); the last row of an id wins, as before."""
+    rows: dict[str, Cd2Row] = {}
+    for table, row in scan_snapshot(path, SnapshotFiles()):
+        if table == RESULTS and row.id in wanted:
+            rows[row.id] = row
+    return rows
+
+
+def _backfill(store: Store, path: str, report: dict[str, Any], snapshot_at: str) -> dict[str, Any]:
     """Append the missing and the newer CD2 states through the ingest path."""
     from replay.ingest.ingestor import Ingestor
 
-    by_id = {row.id: row for row in snapshot.rows(RESULTS)}
+    parts = ("missing_from_log", "mismatches", "deleted_in_cd2")
+    wanted_ids = {item["id"] for part in parts for item in _all(report, part)}
+    by_id = _full_rows(path, wanted_ids)
     db = open_read_side(store)
     try:
         roots = log_root_accounts(db)
-        full = log_results(db, report["as_of"])
+        full = {i: r for i, r in log_results(db, report["as_of"]) if i in wanted_ids}
     finally:
         db.close()
     wanted: list[tuple[str, Cd2Row]] = []
@@ -133,7 +191,7 @@ def _backfill(
         wanted.append(("learning_outcome_result_created", by_id[item["id"]]))
     for item in _all(report, "mismatches") + _all(report, "deleted_in_cd2"):
         row = by_id[item["id"]]
-        newer = _event_time(row) > (full[item["id"]]["event_time"] if item["id"] in full else "")
+        newer = _event_time(row) > (full[item["id"]].event_time if item["id"] in full else "")
         if newer:
             wanted.append(("learning_outcome_result_updated", row))
         else:

@@ -59,6 +59,7 @@ class Api:
             Route(f"{course}/outcome_distribution", self.outcome_distribution),
             Route("/api/v1/users/{user_uuid}/mastery", self.user_mastery),
             Route("/api/v1/changes", self.changes),
+            Route("/api/v1/delivery", self.delivery),
         ]
 
     async def _course(
@@ -218,6 +219,24 @@ class Api:
             if rows or loop.time() >= deadline or await request.is_disconnected():
                 return json_response(rows)
             await asyncio.sleep(min(CHANGES_POLL_SECONDS, max(0.0, deadline - loop.time())))
+
+    async def delivery(self, request: Request) -> Response:
+        """The delivery-gap report (`mastery gaps --format json`): `since`, `until`, `by`,
+        `root_account_id`, and `late_answers=false` for `--no-late-answers`."""
+        params = request.query_params.multi_items()
+        options = canvas.gap_options(params)
+        late = canvas.one(params, "late_answers") is None or canvas.flag(params, "late_answers")
+
+        def ask() -> dict[str, Any]:
+            return self.service.gaps(
+                by=options["by"] or "day",
+                since=options["since"],
+                until=options["until"],
+                root_account=options["root_account"],
+                late_answers=late,
+            )
+
+        return json_response(await run_in_threadpool(ask))
 
 
 def _includes(params: canvas.Params) -> list[str]:

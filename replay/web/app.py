@@ -78,7 +78,8 @@ def create_web_app(
 
     def answer(request: Request, status: int, message: str) -> Response:
         # the service names the command line's options; here they are parameters
-        message = message.replace("--as-of", "as_of").replace("--known-at", "known_at")
+        for option in ("--as-of", "--known-at", "--since", "--until", "--by"):
+            message = message.replace(option, option[2:].replace("-", "_"))
         if request.url.path.startswith("/api/"):
             return json_response({"error": message, "status": status}, status)
         fragment = request.headers.get("x-fragment") == "1"

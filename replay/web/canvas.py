@@ -90,6 +90,17 @@ def flag(params: Params, name: str) -> bool:
     raise BadQuestion(f"{name} {text!r}: expected true or false")
 
 
+def gap_options(params: Params) -> dict[str, str | None]:
+    """`mastery gaps`' options as parameters: `since`, `until`, `by` (day or hour),
+    `root_account_id`; the service judges them."""
+    return {
+        "since": one(params, "since"),
+        "until": one(params, "until"),
+        "by": one(params, "by") or "day",
+        "root_account": one(params, "root_account_id"),
+    }
+
+
 def choice(params: Params, name: str, allowed: Sequence[str], default: str | None) -> str | None:
     text = one(params, name)
     if text is None:

@@ -174,3 +174,84 @@ def _fit(label: str, room: float) -> str:
     """A label cut to what fits under its bar (about 6.5 px a character)."""
     most = max(3, int(room / 6.5))
     return label if len(label) <= most else label[: most - 1] + "…"
+
+
+@dataclass(slots=True)
+class DeliveryDay:
+    """One period's two bars (events by event time, by recording time) and its marks."""
+
+    x: float
+    event_y: float
+    event_height: float
+    recorded_y: float
+    recorded_height: float
+    mark: str
+    label: str
+
+
+@dataclass(slots=True)
+class DeliveryChart:
+    days: list[DeliveryDay]
+    bar_width: float
+    y_ticks: list[tuple[float, str]]
+    x_ticks: list[tuple[float, str, str]]
+    top: int
+    width: int
+    height: int = HEIGHT
+    base: float = HEIGHT - BOTTOM
+
+
+DELIVERY_WIDTH = 1000
+"""Wider than the other charts: a page-wide card, one pair of bars a day."""
+
+
+def delivery_chart(report: dict[str, Any]) -> DeliveryChart:
+    """`mastery gaps`' per-day chart as bars: for each day, events by event time and by
+    recording time side by side; under a flagged day `!` (silent, drop) or `L` (late)."""
+    by_day: dict[str, list[int]] = {}
+    for total in report["totals"]:
+        counts = by_day.setdefault(total["period"][:10], [0, 0])
+        counts[0] += total["by_event_time"]
+        counts[1] += total["by_recorded_at"]
+    flagged: dict[str, set[str]] = {}
+    for flag in report["flags"]:
+        flagged.setdefault(flag["period"][:10], set()).add(flag["flag"])
+    days = sorted(by_day)
+    top = max([max(counts) for counts in by_day.values()] + [1])
+    slot = max(6.0, (DELIVERY_WIDTH - LEFT - RIGHT) / max(1, len(days)))
+    width = int(LEFT + RIGHT + slot * len(days))
+    base = HEIGHT - BOTTOM
+
+    def height(count: int) -> float:
+        return (base - TOP) * count / top
+
+    bars = []
+    for index, day in enumerate(days):
+        events, recorded = by_day[day]
+        marks = flagged.get(day, set())
+        mark = "!" if marks & {"silent", "drop"} else "L" if "late" in marks else ""
+        flags = f"; flags: {', '.join(sorted(marks))}" if marks else ""
+        x = LEFT + index * slot
+        bars.append(
+            DeliveryDay(
+                x=x,
+                event_y=base - height(events),
+                event_height=height(events),
+                recorded_y=base - height(recorded),
+                recorded_height=height(recorded),
+                mark=mark,
+                label=f"{day}: {events:,} by event time, {recorded:,} by recording time{flags}",
+            )
+        )
+    step = max(1, len(days) // 8)
+    ticks = [(LEFT + i * slot, day) for i, day in enumerate(days) if i % step == 0]
+    return DeliveryChart(
+        days=bars,
+        bar_width=max(1.0, slot / 2 - 0.5),
+        y_ticks=[(base - height(round(top * i / 4)), f"{round(top * i / 4):,}") for i in range(5)],
+        x_ticks=[
+            (x, day, "end" if x > width - 80 else "start") for x, day in ticks
+        ],  # a label near the right edge ends there
+        top=top,
+        width=width,
+    )

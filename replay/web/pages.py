@@ -10,6 +10,7 @@ Routes (every one takes `as_of` and `known_at`):
     GET  /courses/{id}/gradebook.csv           `mastery rollups --format csv`
     GET  /courses/{id}/outcomes (+ /fragment)  the group tree and rating distributions
     GET  /courses/{id}/students/{uuid} (+ /fragment)   a student's mastery over time
+    GET  /delivery                             what the stream lost (`mastery gaps`)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
@@ -62,6 +63,7 @@ def environment() -> Environment:
         local_time=local_time,
         hex_colour=charts.hex_colour,
         short_time=short_time,
+        duration=duration,
         PAGE_SIZES=PAGE_SIZES,
         NO_SCORE=NO_SCORE,
     )
@@ -126,6 +128,7 @@ class Pages:
             Route(f"{course}/outcomes/fragment", self.outcomes_fragment),
             Route(course + "/students/{user_uuid}", self.student_page),
             Route(course + "/students/{user_uuid}/fragment", self.student_fragment),
+            Route("/delivery", self.delivery_page),
         ]
 
     def render(
@@ -365,6 +368,56 @@ class Pages:
         user = request.path_params["user_uuid"]
         context = await self._course(request, lambda r, v, p: self._student_context(r, v, p, user))
         return self.render(request, "_student.html", **context)
+
+    # -- delivery: what the stream lost ----------------------------------------------
+    async def delivery_page(self, request: Request) -> Response:
+        """`mastery gaps` (without late answers): the per-day chart, flags, deliveries."""
+        params = request.query_params.multi_items()
+        chosen = canvas.gap_options(params)
+
+        def ask() -> dict[str, Any]:
+            return self.service.gaps(
+                by=chosen["by"] or "day",
+                since=chosen["since"],
+                until=chosen["until"],
+                root_account=chosen["root_account"],
+                late_answers=False,
+            )
+
+        report = await run_in_threadpool(ask)
+        flags: dict[str, list[str]] = {}
+        for flag in report["flags"]:
+            marks = flags.setdefault(flag["period"], [])
+            if flag["flag"] not in marks:
+                marks.append(flag["flag"])
+        rows: dict[str, list[dict[str, Any]]] = {}
+        for row in report["rows"]:
+            rows.setdefault(row["period"], []).append(row)
+        return self.render(
+            request,
+            "delivery.html",
+            report=report,
+            chart=charts.delivery_chart(report),
+            flags_by_period=flags,
+            rows_by_period=rows,
+            since=chosen["since"],
+            until=chosen["until"],
+            query=urlencode([(k, v) for k, v in params if k in _GAP_PARAMETERS and v]),
+        )
+
+
+_GAP_PARAMETERS = ("since", "until", "by", "root_account_id")
+
+
+def duration(seconds: float | None) -> str:
+    """A delay as `mastery gaps` prints it: `670 d`, `2.5 h`, `12.0 s`; `-` for none."""
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400.0), ("h", 3600.0), ("min", 60.0)):
+        if seconds >= 2 * size:
+            value = seconds / size
+            return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
+    return f"{seconds:.1f} s"
 
 
 class BeforeAnyEvent(BadQuestion):

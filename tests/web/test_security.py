@@ -25,6 +25,7 @@ API_ROUTES = [
     "/api/v1/courses/601/outcome_distribution",
     f"/api/v1/users/{STUDENT}/mastery",
     "/api/v1/changes",
+    "/api/v1/delivery",
 ]
 PAGE_ROUTES = [
     "/",
@@ -36,6 +37,7 @@ PAGE_ROUTES = [
     "/courses/601/outcomes/fragment",
     f"/courses/601/students/{STUDENT}",
     f"/courses/601/students/{STUDENT}/fragment",
+    "/delivery",
 ]
 
 
