@@ -173,6 +173,8 @@ class LiveEventsApp:
             if self.settings.intake:
                 await asyncio.to_thread(self.intake.close)
             await asyncio.to_thread(self.follower.stop)
+            if self.keys is not None:
+                self.keys.close()
             counts = self.intake.counts
             log.info(
                 "stopped: %d received, %d appended, %d duplicates, %d not learning, %d quarantined",
