@@ -9,7 +9,9 @@
 3. Saturation: `--clients` keep-alive connections post the first part of the events
    as fast as the server answers: sustained events/s, p50/p99 answer latency.
 4. Offered load: the rest at `--offered` events/s: p50/p99 latency at that rate.
-5. The server's peak RSS (VmHWM) and its RSS at the start and end of the run.
+5. The server's RSS, sampled every second: at the start, after the saturation
+   phase, at the start, middle and end of the offered phase (the figure to watch
+   for growth: the offered phase is the long one), and its peak (VmHWM).
 6. `mastery replay` of the same dump into another fresh store, on the same machine,
    in the same run: its events/s beside the server's.
 
@@ -87,10 +89,46 @@ def _free_port() -> int:
 
 
 def _rss_kb(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in status.splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
+
+
+class _RssSampler:
+    """The server's VmRSS every `interval` seconds, in a thread: (seconds, kB)."""
+
+    def __init__(self, pid: int, interval: float = 1.0) -> None:
+        self.pid = pid
+        self.interval = interval
+        self.samples: list[tuple[float, int]] = []
+        self._stop = threading.Event()
+        self._started = time.monotonic()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.samples.append((time.monotonic() - self._started, _rss_kb(self.pid, "VmRSS")))
+            self._stop.wait(self.interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def mark(self) -> float:
+        return time.monotonic() - self._started
+
+    def between(self, start: float, end: float) -> list[int]:
+        return [kb for at, kb in self.samples if start <= at <= end]
+
+
+def _mb(kb: int) -> float:
+    return round(kb / 1024, 1)
 
 
 async def _post_all(
@@ -147,6 +185,33 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(int(fraction * len(ordered)), len(ordered) - 1)] if ordered else 0.0
 
 
+def _rss_report(
+    sampler: _RssSampler,
+    start: int,
+    after_saturation: int,
+    end: int,
+    peak: int,
+    offered_from: float,
+    offered_to: float,
+) -> dict[str, Any]:
+    """RSS through the run; the offered phase by tenths (its first, middle and last)."""
+    offered = sampler.between(offered_from, offered_to) or [end]
+    tenth = max(len(offered) // 10, 1)
+    first, middle, last = offered[:tenth], offered[len(offered) // 2 :][:tenth], offered[-tenth:]
+    return {
+        "start": _mb(start),
+        "after_saturation": _mb(after_saturation),
+        "offered_first_tenth_max": _mb(max(first)),
+        "offered_middle_tenth_max": _mb(max(middle)),
+        "offered_last_tenth_max": _mb(max(last)),
+        "offered_growth_percent": round(100 * (max(last) - max(first)) / max(first), 1),
+        "end": _mb(end),
+        "peak": _mb(peak),
+        "samples_every_s": sampler.interval,
+        "offered_samples_mb": [_mb(kb) for kb in offered[:: max(len(offered) // 60, 1)]],
+    }
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=20_000, help="events for the saturation run")
@@ -200,15 +265,20 @@ def main(argv: list[str] | None = None) -> None:
                 break
             except OSError:
                 time.sleep(0.1)
+        sampler = _RssSampler(server.pid)
         rss_start = _rss_kb(server.pid, "VmRSS")
         saturation = tokens[: args.events]
         offered = tokens[args.events : args.events + int(args.offered * args.offered_seconds)]
         lat_sat, st_sat, secs_sat = asyncio.run(_post_all(port, saturation, args.clients, None))
+        rss_after_saturation = _rss_kb(server.pid, "VmRSS")
+        offered_from = sampler.mark()
         lat_off, st_off, secs_off = asyncio.run(
             _post_all(port, offered, args.clients, args.offered)
         )
+        offered_to = sampler.mark()
         rss_end = _rss_kb(server.pid, "VmRSS")
         rss_peak = _rss_kb(server.pid, "VmHWM")
+        sampler.stop()
     finally:
         server.terminate()
         server.wait(60)
@@ -239,11 +309,9 @@ def main(argv: list[str] | None = None) -> None:
             "p50_ms": round(_percentile(lat_off, 0.5) * 1000, 1),
             "p99_ms": round(_percentile(lat_off, 0.99) * 1000, 1),
         },
-        "server_rss_mb": {
-            "start": round(rss_start / 1024, 1),
-            "end": round(rss_end / 1024, 1),
-            "peak": round(rss_peak / 1024, 1),
-        },
+        "server_rss_mb": _rss_report(
+            sampler, rss_start, rss_after_saturation, rss_end, rss_peak, offered_from, offered_to
+        ),
         "replay_of_the_dump": {
             "events": len(lines),
             "seconds": round(replay_seconds, 2),

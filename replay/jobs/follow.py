@@ -95,8 +95,12 @@ class Follower:
         batch_size: int = DEFAULT_BATCH,
         report_every: float = 10.0,
         on_report: Callable[[Lag], None] | None = None,
+        page_cache_mb: int | None = None,
     ) -> None:
         self.store = store
+        self.page_cache_mb = page_cache_mb
+        """The read models' SQLite page cache (None: catch_up's 64 MB, for bulk work);
+        a follower that lives for months in a server takes a smaller one."""
         self.poll_interval = poll_interval
         self.batch_size = batch_size
         self.report_every = report_every
@@ -127,6 +131,8 @@ class Follower:
         errors = transient_errors()
         backoff, failures, lag = FIRST_BACKOFF, 0, None
         self._db = open_read_models(self.store.read_models_path)
+        if self.page_cache_mb is not None:
+            self._db.execute(f"PRAGMA cache_size=-{int(self.page_cache_mb) * 1024}")
         try:
             while not self.stopped:
                 try:

@@ -48,6 +48,9 @@ access_log = logging.getLogger("mastery.access")
 log = logging.getLogger("mastery.serve")
 
 MAX_BODY_BYTES = 1_000_000
+STALLED_COMMIT_SECONDS = 5.0
+"""A group commit takes milliseconds; one waiting longer means the store is not
+answering (readiness fails before the answers turn to 503)."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +173,8 @@ class LiveEventsApp:
             if self.settings.intake:
                 await asyncio.to_thread(self.intake.close)
             await asyncio.to_thread(self.follower.stop)
+            if self.keys is not None:
+                self.keys.close()
             counts = self.intake.counts
             log.info(
                 "stopped: %d received, %d appended, %d duplicates, %d not learning, %d quarantined",
@@ -313,6 +318,9 @@ class LiveEventsApp:
             problems.append("the intake is not accepting")
         if self.settings.intake and not intake.last_commit_ok:
             problems.append(f"the last commit failed: {intake.last_error}")
+        stalled = intake.commit_stalled()
+        if self.settings.intake and stalled > STALLED_COMMIT_SECONDS:
+            problems.append(f"a commit has been waiting {stalled:.1f} s for the store")
         lag = self.follower.lag
         report: dict[str, Any] = {"lag": lag.as_dict() if lag is not None else None}
         if self.settings.follow:

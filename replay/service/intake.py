@@ -101,6 +101,15 @@ class _Pending:
 
 _STOP = object()
 
+AGGREGATE_CACHE = 2_000
+"""Aggregates the live intake keeps between commits. A replay's Ingestor keeps
+20,000 (4-5 kB each: ~90 MB) for throughput over a whole dump; live events arrive in
+small batches and an aggregate not in the cache costs one indexed lookup, so the
+server keeps fewer: its memory is bounded at a tenth of that."""
+FOLLOWER_CACHE_MB = 8
+"""The live follower's SQLite page cache for the read models (catch_up's default is
+64 MB, for bulk work): it filled over the first minutes and looked like growth."""
+
 
 class IntakeService:
     """The writer: owns the log and the Ingestor; `submit` from any thread."""
@@ -113,6 +122,7 @@ class IntakeService:
         max_batch: int = 500,
         max_wait: float = 0.005,
         queue_limit: int = 20_000,
+        cache_size: int = AGGREGATE_CACHE,
         on_commit: Callable[[int, float], None] | None = None,
         on_verdict: Callable[[Verdict], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
@@ -121,12 +131,17 @@ class IntakeService:
         self.keep_request_metadata = keep_request_metadata
         self.max_batch = max_batch
         self.max_wait = max_wait
+        self.cache_size = cache_size
         self.on_commit = on_commit
         self.on_verdict = on_verdict
         self.clock = clock
         self.counts = IntakeCounts()
         self.last_error: str | None = None
         self.last_commit_ok = True
+        self.committing_since: float | None = None
+        """time.monotonic() when the commit under way began (None: none is): a store
+        that hangs (PostgreSQL stopped: the pool waits for a connection) shows here
+        long before the commit fails."""
         self._queue: queue.Queue[_Pending | object] = queue.Queue(maxsize=queue_limit)
         self._accepting = False
         self._thread: threading.Thread | None = None
@@ -194,7 +209,10 @@ class IntakeService:
             self._log = self.store.open_log()
             self._quarantine = Quarantine(self.store.quarantine_path)
             self._ingestor = Ingestor(
-                self._log, self._quarantine, keep_request_metadata=self.keep_request_metadata
+                self._log,
+                self._quarantine,
+                keep_request_metadata=self.keep_request_metadata,
+                cache_size=self.cache_size,
             )
         except BaseException as error:
             self._start_error = error
@@ -251,7 +269,16 @@ class IntakeService:
 
     def _commit(self, batch: list[_Pending]) -> None:
         for start in range(0, len(batch), self.max_batch):
-            self._commit_one(batch[start : start + self.max_batch])
+            self.committing_since = time.monotonic()
+            try:
+                self._commit_one(batch[start : start + self.max_batch])
+            finally:
+                self.committing_since = None
+
+    def commit_stalled(self) -> float:
+        """Seconds the commit under way has been waiting (0: none is under way)."""
+        since = self.committing_since
+        return 0.0 if since is None else time.monotonic() - since
 
     def _commit_one(self, batch: list[_Pending]) -> None:
         from replay.ingest.ingestor import ReplaySummary
@@ -366,8 +393,11 @@ def judge(
 class LiveFollower:
     """The read models kept level with the log, in a thread, within ~`poll_interval`."""
 
-    def __init__(self, store: Store, *, poll_interval: float = 0.2) -> None:
+    def __init__(
+        self, store: Store, *, poll_interval: float = 0.2, page_cache_mb: int = FOLLOWER_CACHE_MB
+    ) -> None:
         self.store = store
+        self.page_cache_mb = page_cache_mb
         self.poll_interval = poll_interval
         self.lag: Lag | None = None
         self.error: str | None = None
@@ -399,6 +429,7 @@ class LiveFollower:
                 poll_interval=self.poll_interval,
                 report_every=1.0,
                 on_report=self._on_report,
+                page_cache_mb=self.page_cache_mb,
             )
             if self._stop.is_set():
                 return

@@ -6,11 +6,14 @@ from __future__ import annotations
 import contextlib
 import http.server
 import os
+import queue
+import random
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -167,24 +170,46 @@ class ServeProcess:
         self.process = subprocess.Popen(
             self.args, cwd=ROOT, env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
         )
+        # Read stderr as it comes (the access log: a line per POST): a pipe nobody
+        # reads fills up and blocks the server's event loop in its next log line.
+        self._stderr: deque[bytes] = deque(maxlen=STDERR_LINES)
+        self._reader = threading.Thread(
+            target=_drain, args=(self.process.stderr, self._stderr), daemon=True
+        )
+        self._reader.start()
         try:
             wait_until_up(self.base)
         except TimeoutError:
             self.process.kill()
-            _, stderr = self.process.communicate()
-            raise TimeoutError(stderr.decode(errors="replace")) from None
+            self.process.wait()
+            raise TimeoutError(self._stderr_text()) from None
         return self
+
+    def _stderr_text(self) -> str:
+        self._reader.join(10)
+        return b"".join(self._stderr).decode(errors="replace")
 
     def kill(self) -> None:
         assert self.process is not None
         self.process.kill()
-        self.process.communicate()
+        self.process.wait()
+        self._reader.join(10)
 
     def terminate(self, timeout: float = 60) -> tuple[int, str]:
+        """(exit code, the last lines of stderr)."""
         assert self.process is not None
         self.process.terminate()
-        _, stderr = self.process.communicate(timeout=timeout)
-        return self.process.returncode, stderr.decode(errors="replace")
+        self.process.wait(timeout)
+        return self.process.returncode, self._stderr_text()
+
+
+STDERR_LINES = 2_000
+
+
+def _drain(stream: Any, lines: deque[bytes]) -> None:
+    for line in stream:
+        lines.append(line)
+    stream.close()
 
 
 def raw_request(port: int, head: bytes, body: bytes = b"", *, read_timeout: float = 10.0) -> int:
@@ -201,3 +226,68 @@ def raw_request(port: int, head: bytes, body: bytes = b"", *, read_timeout: floa
     if not answer.startswith(b"HTTP/1.1 "):
         return 0
     return int(answer.split(b" ", 2)[1])
+
+
+class Clients:
+    """Canvas-like senders: each event is retried until it gets a 2xx; a ledger."""
+
+    def __init__(
+        self, lines: list[bytes], bases: list[str], threads: int = 8, pause: float = 0.0
+    ) -> None:
+        self.pause = pause
+        """Seconds each sender waits after a 2xx: a load that lasts."""
+        self.todo: queue.Queue[bytes] = queue.Queue()
+        for line in lines:
+            self.todo.put(line)
+        self.bases = bases
+        self.ledger: list[bytes] = []
+        self.failures = 0
+        self.statuses: Counter[int] = Counter()
+        """Answers by status (0: no answer: refused connection, timeout)."""
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
+        self.remaining = len(lines)
+
+    def start(self) -> Clients:
+        for thread in self._threads:
+            thread.start()
+        return self
+
+    def _run(self) -> None:
+        client = httpx.Client(timeout=20)
+        rng = random.Random()
+        while True:
+            with self._lock:
+                if self.remaining == 0:
+                    return
+            try:
+                line = self.todo.get(timeout=0.2)
+            except queue.Empty:
+                continue
+            try:
+                answer = client.post(f"{rng.choice(self.bases)}/events", content=line)
+                status = answer.status_code
+            except httpx.HTTPError:
+                status = 0
+            ok = status == 200
+            with self._lock:
+                self.statuses[status] += 1
+                if ok:
+                    self.ledger.append(line)
+                    self.remaining -= 1
+                else:
+                    self.failures += 1
+            if not ok:
+                self.todo.put(line)
+                time.sleep(0.05)
+            elif self.pause:
+                time.sleep(self.pause)
+
+    def snapshot(self) -> tuple[Counter[int], int]:
+        """(answers by status so far, events acknowledged so far)."""
+        with self._lock:
+            return Counter(self.statuses), len(self.ledger)
+
+    def join(self, timeout: float) -> None:
+        for thread in self._threads:
+            thread.join(timeout)

@@ -5,21 +5,18 @@ exactly once."""
 
 from __future__ import annotations
 
-import queue
 import random
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 
 from replay.synthetic.generate import GeneratorSettings, generate_events
 from tests.reliability.helpers import read_model_rows
 from tests.replay.helpers import log_contents, run, stored_events, versions_are_contiguous
-from tests.server.support import ServeProcess
+from tests.server.support import Clients, ServeProcess
 
 SETTINGS = GeneratorSettings(
     students=30,
@@ -29,56 +26,6 @@ SETTINGS = GeneratorSettings(
     shuffle_seconds=3600.0,
     duplicates=0.05,
 )
-
-
-class Clients:
-    """Canvas-like senders: each event is retried until it gets a 2xx; a ledger."""
-
-    def __init__(self, lines: list[bytes], bases: list[str], threads: int = 8) -> None:
-        self.todo: queue.Queue[bytes] = queue.Queue()
-        for line in lines:
-            self.todo.put(line)
-        self.bases = bases
-        self.ledger: list[bytes] = []
-        self.failures = 0
-        self._lock = threading.Lock()
-        self._threads = [threading.Thread(target=self._run, daemon=True) for _ in range(threads)]
-        self.remaining = len(lines)
-
-    def start(self) -> Clients:
-        for thread in self._threads:
-            thread.start()
-        return self
-
-    def _run(self) -> None:
-        client = httpx.Client(timeout=20)
-        rng = random.Random()
-        while True:
-            with self._lock:
-                if self.remaining == 0:
-                    return
-            try:
-                line = self.todo.get(timeout=0.2)
-            except queue.Empty:
-                continue
-            try:
-                answer = client.post(f"{rng.choice(self.bases)}/events", content=line)
-                ok = answer.status_code == 200
-            except httpx.HTTPError:
-                ok = False
-            with self._lock:
-                if ok:
-                    self.ledger.append(line)
-                    self.remaining -= 1
-                else:
-                    self.failures += 1
-            if not ok:
-                self.todo.put(line)
-                time.sleep(0.05)
-
-    def join(self, timeout: float) -> None:
-        for thread in self._threads:
-            thread.join(timeout)
 
 
 def _fingerprints(store: Path) -> list[str]:
