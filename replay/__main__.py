@@ -2,4 +2,5 @@
 
 from replay.cli.app import main
 
-main()
+if __name__ == "__main__":  # not when a child process (the live follower) is spawned
+    main()

@@ -7,11 +7,15 @@
    JWKS served on loopback (signing is done up front, in a process pool).
 2. Starts `mastery serve --jwks-url ...` in a subprocess on a fresh store.
 3. Saturation: `--clients` keep-alive connections post the first part of the events
-   as fast as the server answers: sustained events/s, p50/p99 answer latency.
+   as fast as the server answers: sustained events/s, p50/p99 answer latency, and
+   the CPU time per event of the server (its process and its children: verifying,
+   appending, following) and of the clients (this process), since on a 2-core
+   machine both share the cores.
 4. Offered load: the rest at `--offered` events/s: p50/p99 latency at that rate.
 5. The server's RSS, sampled every second: at the start, after the saturation
    phase, at the start, middle and end of the offered phase (the figure to watch
-   for growth: the offered phase is the long one), and its peak (VmHWM).
+   for growth: the offered phase is the long one), and its peak (VmHWM); the peak
+   of its children's summed RSS (the read-model follower's process) beside it.
 6. `mastery replay` of the same dump into another fresh store, on the same machine,
    in the same run: its events/s beside the server's.
 
@@ -25,6 +29,7 @@ import asyncio
 import http.server
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -99,13 +104,28 @@ def _rss_kb(pid: int, field: str) -> int:
     return 0
 
 
+def _children(pid: int) -> list[int]:
+    """The pids of a process's children (the live follower, multiprocessing's tracker)."""
+    try:
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
+
+
+def _tree_cpu_seconds(pid: int) -> float:
+    return _cpu_seconds(pid) + sum(_cpu_seconds(child) for child in _children(pid))
+
+
 class _RssSampler:
-    """The server's VmRSS every `interval` seconds, in a thread: (seconds, kB)."""
+    """The server's VmRSS every `interval` seconds, in a thread: (seconds, kB), and the
+    sum over its children (the follower process) beside it."""
 
     def __init__(self, pid: int, interval: float = 1.0) -> None:
         self.pid = pid
         self.interval = interval
         self.samples: list[tuple[float, int]] = []
+        self.children: list[tuple[float, int]] = []
         self._stop = threading.Event()
         self._started = time.monotonic()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -113,7 +133,11 @@ class _RssSampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self.samples.append((time.monotonic() - self._started, _rss_kb(self.pid, "VmRSS")))
+            at = time.monotonic() - self._started
+            self.samples.append((at, _rss_kb(self.pid, "VmRSS")))
+            self.children.append(
+                (at, sum(_rss_kb(child, "VmRSS") for child in _children(self.pid)))
+            )
             self._stop.wait(self.interval)
 
     def stop(self) -> None:
@@ -123,8 +147,23 @@ class _RssSampler:
     def mark(self) -> float:
         return time.monotonic() - self._started
 
-    def between(self, start: float, end: float) -> list[int]:
-        return [kb for at, kb in self.samples if start <= at <= end]
+    def between(self, start: float, end: float, *, children: bool = False) -> list[int]:
+        series = self.children if children else self.samples
+        return [kb for at, kb in series if start <= at <= end]
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (clock ticks of /proc/PID/stat)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _mb(kb: int) -> float:
@@ -185,6 +224,21 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(int(fraction * len(ordered)), len(ordered) - 1)] if ordered else 0.0
 
 
+def _tenths(samples: list[int]) -> dict[str, Any]:
+    """Growth over a phase: the max of its first, middle and last tenth of samples."""
+    tenth = max(len(samples) // 10, 1)
+    first = max(samples[:tenth])
+    middle = max(samples[len(samples) // 2 :][:tenth])
+    last = max(samples[-tenth:])
+    return {
+        "first_tenth_max": _mb(first),
+        "middle_tenth_max": _mb(middle),
+        "last_tenth_max": _mb(last),
+        "growth_percent": round(100 * (last - first) / first, 1) if first else 0.0,
+        "every_minute": [_mb(kb) for kb in samples[::60]],  # one sample a second
+    }
+
+
 def _rss_report(
     sampler: _RssSampler,
     start: int,
@@ -194,44 +248,30 @@ def _rss_report(
     offered_from: float,
     offered_to: float,
 ) -> dict[str, Any]:
-    """RSS through the run; the offered phase by tenths (its first, middle and last)."""
+    """RSS through the run; over the offered phase by tenths, the server's own process
+    and its children (the follower) apart."""
     offered = sampler.between(offered_from, offered_to) or [end]
-    tenth = max(len(offered) // 10, 1)
-    first, middle, last = offered[:tenth], offered[len(offered) // 2 :][:tenth], offered[-tenth:]
+    children = sampler.between(offered_from, offered_to, children=True) or [0]
     return {
         "start": _mb(start),
         "after_saturation": _mb(after_saturation),
-        "offered_first_tenth_max": _mb(max(first)),
-        "offered_middle_tenth_max": _mb(max(middle)),
-        "offered_last_tenth_max": _mb(max(last)),
-        "offered_growth_percent": round(100 * (max(last) - max(first)) / max(first), 1),
         "end": _mb(end),
         "peak": _mb(peak),
         "samples_every_s": sampler.interval,
-        "offered_samples_mb": [_mb(kb) for kb in offered[:: max(len(offered) // 60, 1)]],
+        "offered_server": _tenths(offered),
+        "offered_children": _tenths(children),
     }
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=20_000, help="events for the saturation run")
-    parser.add_argument("--clients", type=int, default=64)
-    parser.add_argument("--offered", type=float, default=500.0, help="events/s, second phase")
-    parser.add_argument("--offered-seconds", type=float, default=30.0)
-    parser.add_argument("--workdir", default=None)
-    args = parser.parse_args(argv)
-
+def _signed_dump(dump: Path, wanted: int) -> tuple[list[bytes], list[bytes], dict[str, Any]]:
+    """A generated dump of about `wanted` events: its lines, each signed, and the JWK."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
     from jwt.algorithms import RSAAlgorithm
 
     from replay.synthetic.generate import GeneratorSettings, write_dump
 
-    work = Path(args.workdir or tempfile.mkdtemp(prefix="mastery-bench-serve-"))
-    work.mkdir(parents=True, exist_ok=True)
-    wanted = args.events + int(args.offered * args.offered_seconds)
     students = max(wanted // 110, 10)
-    dump = work / "dump.jsonl"
     with dump.open("wb") as out:
         write_dump(GeneratorSettings(students=students, results_per_student=100, seed=1), out)
     lines = [line for line in dump.read_bytes().splitlines() if line.strip()]
@@ -246,6 +286,22 @@ def main(argv: list[str] | None = None) -> None:
     chunks = [lines[i : i + 1000] for i in range(0, len(lines), 1000)]
     with ProcessPoolExecutor(os.cpu_count(), initializer=_init_signer, initargs=(pem,)) as pool:
         tokens = [token for signed in pool.map(_sign, chunks) for token in signed]
+    return lines, tokens, jwk
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=20_000, help="events for the saturation run")
+    parser.add_argument("--clients", type=int, default=64)
+    parser.add_argument("--offered", type=float, default=500.0, help="events/s, second phase")
+    parser.add_argument("--offered-seconds", type=float, default=30.0)
+    parser.add_argument("--workdir", default=None)
+    args = parser.parse_args(argv)
+
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="mastery-bench-serve-"))
+    work.mkdir(parents=True, exist_ok=True)
+    dump = work / "dump.jsonl"
+    lines, tokens, jwk = _signed_dump(dump, args.events + int(args.offered * args.offered_seconds))
 
     jwks, jwks_url = _jwks_server(jwk)
     port = _free_port()
@@ -269,7 +325,10 @@ def main(argv: list[str] | None = None) -> None:
         rss_start = _rss_kb(server.pid, "VmRSS")
         saturation = tokens[: args.events]
         offered = tokens[args.events : args.events + int(args.offered * args.offered_seconds)]
+        server_cpu, client_cpu = _tree_cpu_seconds(server.pid), _own_cpu_seconds()
         lat_sat, st_sat, secs_sat = asyncio.run(_post_all(port, saturation, args.clients, None))
+        server_cpu = _tree_cpu_seconds(server.pid) - server_cpu
+        client_cpu = _own_cpu_seconds() - client_cpu
         rss_after_saturation = _rss_kb(server.pid, "VmRSS")
         offered_from = sampler.mark()
         lat_off, st_off, secs_off = asyncio.run(
@@ -300,6 +359,8 @@ def main(argv: list[str] | None = None) -> None:
             "events_per_second": round(len(saturation) / secs_sat, 1),
             "p50_ms": round(_percentile(lat_sat, 0.5) * 1000, 1),
             "p99_ms": round(_percentile(lat_sat, 0.99) * 1000, 1),
+            "server_cpu_us_per_event": round(server_cpu / len(saturation) * 1e6, 1),
+            "client_cpu_us_per_event": round(client_cpu / len(saturation) * 1e6, 1),
         },
         "offered": {
             "rate": args.offered,

@@ -68,6 +68,13 @@ class Lag:
         }
 
 
+def prepare_read_models(store: Store) -> None:
+    """Create the read-model file now (tables and format mark), so that a question asked
+    before a follower's first catch-up is answered from an empty read model instead of
+    finding no file."""
+    open_read_models(store.read_models_path).close()
+
+
 class _Stopped(Exception):
     """Raised between committed batches when the follower is asked to stop."""
 

@@ -41,7 +41,8 @@ from replay.server.keys import KeySet, Refused, looks_like_jwt
 from replay.server.metrics import ServerMetrics
 from replay.service import MasteryService
 from replay.service.access import AccessService
-from replay.service.intake import Delivery, IntakeService, IntakeUnavailable, LiveFollower, Verdict
+from replay.service.intake import Delivery, IntakeService, IntakeUnavailable, Verdict
+from replay.service.live_follower import LiveFollower
 from replay.web.security import bearer
 
 access_log = logging.getLogger("mastery.access")
@@ -76,6 +77,8 @@ class ServerSettings:
     max_wait: float = 0.005
     follow: bool = True
     follow_poll_seconds: float = 0.2
+    follow_in_process: bool = False
+    """The follower in a thread of this process instead of a child process (tests)."""
     max_lag_seconds: float = 30.0
 
 
@@ -133,7 +136,9 @@ class LiveEventsApp:
             on_verdict=self.metrics.on_verdict,
         )
         self.follower = LiveFollower(
-            settings.mastery.store, poll_interval=settings.follow_poll_seconds
+            settings.mastery.store,
+            poll_interval=settings.follow_poll_seconds,
+            in_process=settings.follow_in_process,
         )
         routes: list[BaseRoute] = [
             Route("/healthz", self.healthz, methods=["GET"]),
@@ -324,6 +329,8 @@ class LiveEventsApp:
         lag = self.follower.lag
         report: dict[str, Any] = {"lag": lag.as_dict() if lag is not None else None}
         if self.settings.follow:
+            if self.follower.error and (lag is None or lag.state == "following"):
+                problems.append(f"the follower: {self.follower.error}")
             if lag is None:
                 problems.append("the follower has not reported yet")
             elif lag.state != "following":

@@ -17,8 +17,9 @@ at most `max_wait` seconds for more) and appends it in one transaction. Several
 processes (or machines) may do this on one PostgreSQL log: the Ingestor's
 conflict-and-reload keeps every event exactly once.
 
-The read models follow in the background (`LiveFollower`, a thread around
-replay/jobs/follow.Follower), so the CLI and any API see live data within a second.
+The read models follow in the background (replay/service/live_follower.py, a child
+process around replay/jobs/follow.Follower), so the CLI and any API see live data
+within a second.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ from domain.events import CanvasEvent
 from domain.rejections import Rejection
 from replay.ingest.envelopes import decode_bytes, from_value
 from replay.ingest.sources import Location, RawRecord
-from replay.jobs.follow import Follower, Lag
 from replay.store.location import Store
 
 log = logging.getLogger("mastery.intake")
@@ -106,9 +106,6 @@ AGGREGATE_CACHE = 2_000
 20,000 (4-5 kB each: ~90 MB) for throughput over a whole dump; live events arrive in
 small batches and an aggregate not in the cache costs one indexed lookup, so the
 server keeps fewer: its memory is bounded at a tenth of that."""
-FOLLOWER_CACHE_MB = 8
-"""The live follower's SQLite page cache for the read models (catch_up's default is
-64 MB, for bulk work): it filled over the first minutes and looked like growth."""
 
 
 class IntakeService:
@@ -388,58 +385,3 @@ def judge(
         return Verdict("not-learning", name if isinstance(name, str) else None), None
     _location, _raw, refused = batch.refused[0]
     return Verdict("quarantined", reason=refused.reason, detail=refused.detail), refused
-
-
-class LiveFollower:
-    """The read models kept level with the log, in a thread, within ~`poll_interval`."""
-
-    def __init__(
-        self, store: Store, *, poll_interval: float = 0.2, page_cache_mb: int = FOLLOWER_CACHE_MB
-    ) -> None:
-        self.store = store
-        self.page_cache_mb = page_cache_mb
-        self.poll_interval = poll_interval
-        self.lag: Lag | None = None
-        self.error: str | None = None
-        self._follower: Follower | None = None
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="mastery-follow", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._follower is not None:
-            self._follower.stop()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _on_report(self, lag: Lag) -> None:
-        self.lag = lag
-        self.error = lag.error
-
-    def _run(self) -> None:
-        backoff = 0.5
-        while not self._stop.is_set():
-            self._follower = Follower(
-                self.store,
-                poll_interval=self.poll_interval,
-                report_every=1.0,
-                on_report=self._on_report,
-                page_cache_mb=self.page_cache_mb,
-            )
-            if self._stop.is_set():
-                return
-            try:
-                self._follower.run()
-                backoff = 0.5
-            except Exception as error:  # not transient for Follower: note it, try again
-                self.error = " ".join(str(error).split()) or type(error).__name__
-                log.warning(
-                    "the read-model follower failed: %s (again in %.1f s)", self.error, backoff
-                )
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, 30.0)

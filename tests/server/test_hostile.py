@@ -128,6 +128,16 @@ def hs256_with_public_key(key: Key, claims: dict[str, Any]) -> bytes:
     return header + b"." + payload + b"." + b64(mac)
 
 
+def signed_with_header(key: Key, header: Any, claims: dict[str, Any]) -> bytes:
+    """A real RS256 signature over any header (PyJWT would not write these)."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    signing_input = b64(orjson.dumps(header)) + b"." + b64(orjson.dumps({**claims, "iss": ISSUER}))
+    signature = key.private.sign(signing_input, padding.PKCS1v15(), hashes.SHA256())
+    return signing_input + b"." + b64(signature)
+
+
 def gzip_bomb() -> bytes:
     return gzip.compress(b"\0" * 50_000_000, compresslevel=9)
 
@@ -293,6 +303,40 @@ def cases() -> list[Case]:
             "missing-metadata",
             0,
             1,
+        ),
+        Case(
+            "a valid signature, a header asking for a critical extension",
+            lambda s: s.post(
+                signed_with_header(
+                    s.keys["current"],
+                    {"alg": "RS256", "kid": s.keys["current"].kid, "crit": ["x"], "x": 1},
+                    event("1008"),
+                )
+            ),
+            401,
+        ),
+        Case(
+            "a valid signature, an unencoded payload asked for (b64: false)",
+            lambda s: s.post(
+                signed_with_header(
+                    s.keys["current"],
+                    {"alg": "RS256", "kid": s.keys["current"].kid, "b64": False},
+                    event("1009"),
+                )
+            ),
+            401,
+        ),
+        Case(
+            "a valid signature under a header that is a JSON array",
+            lambda s: s.post(
+                signed_with_header(s.keys["current"], ["RS256", s.keys["current"].kid], event("1"))
+            ),
+            401,
+        ),
+        Case(
+            "a segment of 4n+1 base64url characters",
+            lambda s: s.post(s.keys["current"].sign(event("1010")) + b"AAA"),
+            401,
         ),
         Case("garbage bytes", lambda s: s.post(bytes(range(256)) * 4), 401),
         Case("an empty body", lambda s: s.post(b""), 401),
