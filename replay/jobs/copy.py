@@ -17,22 +17,17 @@ follow --once` or the first query builds them from the copied log.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from time import perf_counter
 from typing import Any
-from uuid import UUID
-
-from eventsourcing.persistence import IntegrityError, StoredEvent
 
 from replay.store.location import Store
-from replay.store.log import MasteryLog
+from replay.store.log import LogConflict, MasteryLog, StoredRow
 from replay.store.quarantine import Quarantine
 
 DEFAULT_COPY_BATCH = 10_000
 _INTEGRITY_RETRIES = 3
-_QUARANTINE_COLUMNS = "key, source, line, item, reason, detail, raw, quarantined_at"
 
 
 @dataclass
@@ -76,18 +71,12 @@ def copy_log(
         check = bool(target_log.head())
         position, retries = 0, 0
         while True:
-            notifications = source_log.recorder.select_notifications(
-                start=position + 1, limit=batch_size
-            )
-            if not notifications:
+            rows = source_log.stored_rows_after(position, batch_size)
+            if not rows:
                 break
-            events = [
-                StoredEvent(n.originator_id, n.originator_version, n.topic, n.state)
-                for n in notifications
-            ]
             try:
-                _copy_batch(target_log, events, report, check=check)
-            except IntegrityError:
+                _copy_batch(target_log, rows, report, check=check)
+            except LogConflict:
                 # Someone else wrote one of these events meanwhile: look before writing.
                 retries += 1
                 if retries > _INTEGRITY_RETRIES:
@@ -95,7 +84,7 @@ def copy_log(
                 check = True
                 continue
             retries = 0
-            position = notifications[-1].id
+            position = rows[-1].position
             if on_progress is not None:
                 on_progress(position, last)
         report.source_events = source_log.count_events()
@@ -109,29 +98,29 @@ def copy_log(
 
 
 def _copy_batch(
-    target: MasteryLog, events: list[StoredEvent], report: CopyReport, *, check: bool
+    target: MasteryLog, rows: list[StoredRow], report: CopyReport, *, check: bool
 ) -> None:
     """Insert the events the target lacks, in one transaction; count the rest."""
-    missing = events
+    missing = rows
     if check:
         present = target.stored_versions(
-            (_uuid(event.originator_id), event.originator_version) for event in events
+            (row.originator_id, row.originator_version) for row in rows
         )
         missing = []
-        for event in events:
-            found = present.get((_uuid(event.originator_id), event.originator_version))
+        for row in rows:
+            found = present.get((row.originator_id, row.originator_version))
             if found is None:
-                missing.append(event)
-            elif found == (event.topic, event.state):
+                missing.append(row)
+            elif found == (row.topic, row.state):
                 report.already_there += 1
             else:
                 report.conflicts += 1
                 if len(report.conflict_examples) < 5:
                     report.conflict_examples.append(
-                        f"{event.originator_id} v{event.originator_version}"
+                        f"{row.originator_id} v{row.originator_version}"
                     )
     if missing:
-        target.recorder.insert_events(missing)
+        target.insert_rows(missing)
     report.copied += len(missing)
 
 
@@ -139,20 +128,8 @@ def _copy_quarantine(source: Store, target: Store) -> int:
     """Add the source's quarantined lines to the target's; returns how many were new."""
     if not source.quarantine_path.exists() or source.quarantine_path == target.quarantine_path:
         return 0
-    Quarantine(target.quarantine_path).close()  # makes the table if need be
-    connection = sqlite3.connect(target.quarantine_path)
+    quarantine = Quarantine(target.quarantine_path)
     try:
-        connection.execute("ATTACH DATABASE ? AS source", [str(source.quarantine_path)])
-        before = connection.total_changes
-        with connection:
-            connection.execute(
-                f"INSERT OR IGNORE INTO quarantine ({_QUARANTINE_COLUMNS}) "
-                f"SELECT {_QUARANTINE_COLUMNS} FROM source.quarantine"
-            )
-        return connection.total_changes - before
+        return quarantine.add_all_from(source.quarantine_path)
     finally:
-        connection.close()
-
-
-def _uuid(value: UUID | str) -> UUID:
-    return value if isinstance(value, UUID) else UUID(value)
+        quarantine.close()

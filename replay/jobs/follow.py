@@ -25,15 +25,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
-from eventsourcing.persistence import InterfaceError, OperationalError
 
 from projections.catchup import DEFAULT_BATCH, catch_up, open_read_models, position_of
 from replay.jobs.collector import batch_collection
 from replay.store.location import Store
-from replay.store.log import MasteryLog
+from replay.store.log import MasteryLog, transient_errors
+
+if TYPE_CHECKING:
+    from replay.store.postgres import AppendListener
 
 FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 30.0
@@ -79,18 +81,6 @@ class _Stopped(Exception):
     """Raised between committed batches when the follower is asked to stop."""
 
 
-def transient_errors() -> tuple[type[BaseException], ...]:
-    """Errors that mean "the connection went away": reconnect, don't die."""
-    errors: list[type[BaseException]] = [InterfaceError, OperationalError]
-    try:
-        import psycopg
-
-        errors += [psycopg.OperationalError, psycopg.InterfaceError]
-    except ImportError:  # pragma: no cover - psycopg is a dependency
-        pass
-    return tuple(errors)
-
-
 class Follower:
     """Keeps `store`'s local read models level with its log until stopped."""
 
@@ -116,7 +106,7 @@ class Follower:
         self.reconnects = 0
         self._stop = threading.Event()
         self._log: MasteryLog | None = None
-        self._listener: Any = None
+        self._listener: AppendListener | None = None
         self._db: sqlite_utils.Database | None = None
         self._last_report = 0.0
         self._reported_applied = -1
@@ -192,17 +182,8 @@ class Follower:
     def _open(self) -> None:
         if self._log is None:
             self._log = self.store.open_log()
-        if self._listener is None and self.store.postgres is not None:
-            self._listener = self._listen()
-
-    def _listen(self) -> Any:
-        from psycopg import sql
-
-        recorder: Any = self._log.recorder if self._log is not None else None
-        assert self.store.postgres is not None and recorder is not None
-        connection = self.store.postgres.connect()
-        connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(recorder.channel_name)))
-        return connection
+        if self._listener is None:
+            self._listener = self.store.listen_for_appends(self._log)
 
     def _catch_up(self) -> None:
         assert self._log is not None and self._db is not None
@@ -227,12 +208,7 @@ class Follower:
             if left <= 0:
                 return
             if wake_on_notify and self._listener is not None:
-                woke = False
-                for _ in self._listener.notifies(timeout=min(left, _WAIT_SLICE), stop_after=1):
-                    woke = True
-                if woke:
-                    for _ in self._listener.notifies(timeout=0):  # coalesce a burst
-                        pass
+                if self._listener.wait(min(left, _WAIT_SLICE)):
                     return
             else:
                 self._stop.wait(min(left, _WAIT_SLICE))

@@ -88,30 +88,30 @@ def verify_store(store: Store) -> VerifyReport:
 
 
 def _verify_log(log: MasteryLog, report: VerifyReport) -> None:
-    versions: dict[UUID | str, _Versions] = {}
+    versions: dict[UUID, _Versions] = {}
     previous_id = 0
     while True:
-        notifications = log.recorder.select_notifications(start=previous_id + 1, limit=BATCH)
-        if not notifications:
+        rows = log.stored_rows_after(previous_id, BATCH)
+        if not rows:
             break
-        for notification in notifications:
+        for row in rows:
             where = (
-                f"log position {notification.id} (aggregate {notification.originator_id}, "
-                f"version {notification.originator_version})"
+                f"log position {row.position} (aggregate {row.originator_id}, "
+                f"version {row.originator_version})"
             )
-            if notification.id <= previous_id:
+            if row.position <= previous_id:
                 report.problem(f"{where}: position out of order after {previous_id}")
-            previous_id = notification.id
+            previous_id = row.position
             report.events += 1
             seen = versions.setdefault(
-                notification.originator_id,
-                _Versions(lowest=notification.originator_version),
+                row.originator_id,
+                _Versions(lowest=row.originator_version),
             )
             seen.count += 1
-            seen.lowest = min(seen.lowest, notification.originator_version)
-            seen.highest = max(seen.highest, notification.originator_version)
+            seen.lowest = min(seen.lowest, row.originator_version)
+            seen.highest = max(seen.highest, row.originator_version)
             try:
-                event = log.mapper.to_domain_event(notification)
+                event = log.event_of(row)
             except Exception as error:  # any failure to decode is the finding itself
                 report.problem(f"{where}: does not decode ({type(error).__name__}: {error})")
                 continue

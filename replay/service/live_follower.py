@@ -20,6 +20,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import signal
 import threading
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event as ProcessEvent
@@ -97,7 +98,12 @@ def _follow_in_child(
     stop: ProcessEvent,
     parent_pid: int,
 ) -> None:
-    """The child's whole life: follow, send each lag report, end with the parent."""
+    """The child's whole life: follow, send each lag report, end with the parent.
+
+    Ctrl-C and a service manager's SIGTERM reach every process of the group; the
+    child leaves them to its parent, which stops it once the intake has committed."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     def send(message: tuple[Lag | None, str | None]) -> None:
         with contextlib.suppress(OSError, ValueError):  # the parent is gone: we end soon

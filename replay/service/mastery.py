@@ -238,7 +238,7 @@ class MasteryService:
         """The log's last position (0 for an empty log)."""
         log = self.store.open_log()
         try:
-            return log.recorder.max_notification_id() or 0
+            return log.head()
         finally:
             log.close()
 

@@ -24,7 +24,7 @@ from replay.store.urls import is_postgres_url
 
 if TYPE_CHECKING:  # replay.store.postgres imports psycopg (0.15 s): only for PostgreSQL stores
     from replay.store.log import MasteryLog
-    from replay.store.postgres import LogMarker, PostgresLocation
+    from replay.store.postgres import AppendListener, LogMarker, PostgresLocation
 
 STORE_FORMAT = 1
 DEFAULT_STORE = "mastery-store"
@@ -78,6 +78,14 @@ class Store:
 
             return postgres_log(self.postgres)
         return sqlite_log(self.log_path)
+
+    def listen_for_appends(self, log: MasteryLog) -> AppendListener | None:
+        """A wake-up on each append to a PostgreSQL log; None for a SQLite log (poll it)."""
+        if self.postgres is None:
+            return None
+        from replay.store.postgres import AppendListener
+
+        return AppendListener(self.postgres, log)
 
     def log_totals(self) -> log_sql.Totals | None:
         """How many events, the last position, how many aggregates; None without a log.

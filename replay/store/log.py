@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from uuid import UUID
 import orjson
 from eventsourcing.application import Application, project_aggregate
 from eventsourcing.persistence import (
+    IntegrityError,
     InterfaceError,
     Mapper,
     OperationalError,
@@ -54,6 +56,28 @@ class OrjsonTranscoder(Transcoder):
             if isinstance(value, str):
                 state[field] = datetime.fromisoformat(value)
         return state
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRow:
+    """One event of the log as stored, undecoded: what a copy moves and `verify` checks."""
+
+    position: int
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    state: bytes
+
+
+class LogConflict(Exception):
+    """Another writer stored an event at one of these (aggregate, version) keys first."""
+
+
+def transient_errors() -> tuple[type[BaseException], ...]:
+    """Errors that mean "the connection to the log went away": reconnect, don't die."""
+    import psycopg
+
+    return (InterfaceError, OperationalError, psycopg.OperationalError, psycopg.InterfaceError)
 
 
 class MasteryLog(Application[UUID]):
@@ -135,6 +159,31 @@ class MasteryLog(Application[UUID]):
             if (originator_id, version) in wanted:
                 found[originator_id, version] = (topic, state)
         return found
+
+    def stored_rows_after(self, position: int, limit: int) -> list[StoredRow]:
+        """Up to `limit` stored events after `position`, in log order, as stored."""
+        return [
+            StoredRow(n.id, _uuid(n.originator_id), n.originator_version, n.topic, bytes(n.state))
+            for n in self.recorder.select_notifications(start=position + 1, limit=limit)
+        ]
+
+    def event_of(self, row: StoredRow) -> Any:
+        """The domain event a stored row decodes to (raises whatever decoding raises)."""
+        return self.mapper.to_domain_event(
+            StoredEvent(row.originator_id, row.originator_version, row.topic, row.state)
+        )
+
+    def insert_rows(self, rows: Sequence[StoredRow]) -> None:
+        """Store these events as they are, in one transaction (new positions); LogConflict
+        if one of their keys is taken."""
+        events = [
+            StoredEvent(row.originator_id, row.originator_version, row.topic, row.state)
+            for row in rows
+        ]
+        try:
+            self.recorder.insert_events(events)
+        except IntegrityError as error:
+            raise LogConflict(str(error)) from error
 
     def count_events(self) -> int:
         """How many events the log holds (not its last position: positions may have gaps)."""

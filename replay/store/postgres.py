@@ -261,6 +261,29 @@ def postgres_log(location: PostgresLocation) -> MasteryLog:
     return MasteryLog(env=location.eventsourcing_env(create_table=False))
 
 
+class AppendListener:
+    """LISTEN on the log's channel: eventsourcing NOTIFYs it in every insert transaction,
+    so a follower wakes within milliseconds of an append instead of at its next poll."""
+
+    def __init__(self, location: PostgresLocation, log: MasteryLog) -> None:
+        channel: str = getattr(log.recorder, "channel_name")  # noqa: B009 - PostgreSQL's only
+        self._connection = location.connect()
+        self._connection.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+
+    def wait(self, timeout: float) -> bool:
+        """True when an append was announced within `timeout` s (a burst counts once)."""
+        woke = False
+        for _ in self._connection.notifies(timeout=timeout, stop_after=1):
+            woke = True
+        if woke:
+            for _ in self._connection.notifies(timeout=0):  # coalesce a burst
+                pass
+        return woke
+
+    def close(self) -> None:
+        self._connection.close()
+
+
 @dataclass(frozen=True)
 class LogMarker:
     format: int

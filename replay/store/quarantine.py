@@ -76,6 +76,22 @@ class Quarantine:
             )
             self._db.table(TABLE).create_index(["reason"])
 
+    def add_all_from(self, other: Path) -> int:
+        """Every line quarantined in another store's file (a copy); how many were new.
+        Entries are keyed by content, so those already here stay once."""
+        columns = "key, source, line, item, reason, detail, raw, quarantined_at"
+        connection = self._db.conn
+        connection.execute("ATTACH DATABASE ? AS other", [str(other)])
+        try:
+            before = connection.total_changes
+            with connection:
+                connection.execute(
+                    f"INSERT OR IGNORE INTO {TABLE} ({columns}) SELECT {columns} FROM other.{TABLE}"
+                )
+            return connection.total_changes - before
+        finally:
+            connection.execute("DETACH DATABASE other")
+
     def add(self, location: Location, raw: bytes, rejection: Rejection) -> None:
         """Hold a refused input until the next flush (written with its batch)."""
         key = hashlib.blake2b(
