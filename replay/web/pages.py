@@ -16,18 +16,15 @@ Routes (every one takes `as_of` and `known_at`):
 from __future__ import annotations
 
 import csv
-import hmac
 import io
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import urlencode
 
-from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 import replay.web.canvas as canvas
@@ -36,9 +33,8 @@ from replay import service
 from replay.service import BadQuestion, CourseFacts, CourseView, MasteryReader, MasteryService
 from replay.service.access import AccessService
 from replay.web.cache import FactsCache
+from replay.web.delivery_page import DeliveryPage
 from replay.web.gradebook import (
-    NO_SCORE,
-    PAGE_SIZES,
     cell,
     columns,
     epoch,
@@ -46,51 +42,11 @@ from replay.web.gradebook import (
     options,
     short_time,
 )
-from replay.web.security import SESSION_COOKIE, grant_of
+from replay.web.rendering import Renderer
+from replay.web.signin import SignIn
 
 T = TypeVar("T")
 STATIC = Path(__file__).parent / "static"
-
-
-def environment() -> Environment:
-    env = Environment(
-        loader=PackageLoader("replay.web", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals.update(
-        local_time=local_time,
-        hex_colour=charts.hex_colour,
-        short_time=short_time,
-        duration=duration,
-        PAGE_SIZES=PAGE_SIZES,
-        NO_SCORE=NO_SCORE,
-    )
-    return env
-
-
-def local_time(text: str | None) -> str:
-    """A moment for a `datetime-local` field, in UTC (`2025-02-01T23:59:59`), or ""."""
-    if not text:
-        return ""
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return ""
-    if len(text) == 10:
-        moment = moment.replace(hour=23, minute=59, second=59)
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S")
-
-
-def text_colour(hex_value: str | None) -> str:
-    """Black or white text, whichever reads better on the cell's colour."""
-    colour = charts.hex_colour(hex_value)[1:]
-    r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (0, 2, 4))
-    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
-    return "000000" if luminance > 0.55 else "FFFFFF"
 
 
 class Pages:
@@ -103,10 +59,9 @@ class Pages:
         cache: FactsCache | None = None,
     ) -> None:
         self.service = mastery
-        self.access = access
-        self.secure_cookies = secure_cookies
-        self.env = environment()
-        self.env.globals["text_colour"] = text_colour
+        self.renderer = Renderer()
+        self.sign_in = SignIn(access, self.renderer, secure_cookies=secure_cookies)
+        self.delivery = DeliveryPage(mastery, self.renderer)
         self.cache = cache or FactsCache()
 
     def facts(self, reader: MasteryReader, view: CourseView) -> CourseFacts:
@@ -116,9 +71,7 @@ class Pages:
     def routes(self) -> list[Route]:
         course = "/courses/{course_id}"
         return [
-            Route("/login", self.login_form, methods=["GET"]),
-            Route("/login", self.login, methods=["POST"]),
-            Route("/logout", self.logout, methods=["POST"]),
+            *self.sign_in.routes(),
             Route("/", self.courses),
             Route(course, self.course_page),
             Route(f"{course}/grid", self.course_grid),
@@ -128,67 +81,18 @@ class Pages:
             Route(f"{course}/outcomes/fragment", self.outcomes_fragment),
             Route(course + "/students/{user_uuid}", self.student_page),
             Route(course + "/students/{user_uuid}/fragment", self.student_fragment),
-            Route("/delivery", self.delivery_page),
+            Route("/delivery", self.delivery.delivery_page),
         ]
 
     def render(
         self, request: Request, template: str, code: int = 200, **context: Any
     ) -> HTMLResponse:
-        grant = grant_of(request)
-        html = self.env.get_template(template).render(
-            request_path=request.url.path,
-            grant=grant,
-            csrf=grant.csrf if grant else None,
-            **context,
-        )
-        return HTMLResponse(html, code)
+        return self.renderer.render(request, template, code, **context)
 
     def error_page(
         self, request: Request, status: int, title: str, message: str, *, fragment: bool = False
     ) -> HTMLResponse:
-        template = "_error.html" if fragment else "error.html"
-        return self.render(request, template, status, status=status, title=title, message=message)
-
-    # -- signing in and out --------------------------------------------------------
-    async def login_form(self, request: Request) -> Response:
-        return self.render(request, "login.html", next=_safe_next(request.query_params.get("next")))
-
-    async def login(self, request: Request) -> Response:
-        form = await _form(request)
-        token = form.get("token", "").strip()
-        target = _safe_next(form.get("next") or "/")
-        grant = self.access.authenticate(token)
-        if grant is None or grant.scope != "read":
-            reason = (
-                "That token is not a read token: it cannot open the gradebook."
-                if grant is not None
-                else "That token is not known (or was revoked)."
-            )
-            return self.render(request, "login.html", 401, next=target, failed=reason)
-        secret, _ = self.access.open_session(grant)
-        response = RedirectResponse(target, 303)
-        response.set_cookie(
-            SESSION_COOKIE,
-            secret,
-            httponly=True,
-            samesite="strict",
-            secure=self.secure_cookies or request.url.scheme == "https",
-            path="/",
-        )
-        return response
-
-    async def logout(self, request: Request) -> Response:
-        grant = grant_of(request)
-        form = await _form(request)
-        sent = form.get("csrf", "")
-        if grant is None or grant.csrf is None or not hmac.compare_digest(sent, grant.csrf):
-            return self.error_page(
-                request, 403, "Sign-out refused", "The form was not this page's."
-            )
-        self.access.end_session(request.cookies.get(SESSION_COOKIE, ""))
-        response = RedirectResponse("/login", 303)
-        response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="strict")
-        return response
+        return self.renderer.error_page(request, status, title, message, fragment=fragment)
 
     # -- courses -------------------------------------------------------------------
     async def courses(self, request: Request) -> Response:
@@ -369,56 +273,6 @@ class Pages:
         context = await self._course(request, lambda r, v, p: self._student_context(r, v, p, user))
         return self.render(request, "_student.html", **context)
 
-    # -- delivery: what the stream lost ----------------------------------------------
-    async def delivery_page(self, request: Request) -> Response:
-        """`mastery gaps` (without late answers): the per-day chart, flags, deliveries."""
-        params = request.query_params.multi_items()
-        chosen = canvas.gap_options(params)
-
-        def ask() -> dict[str, Any]:
-            return self.service.gaps(
-                by=chosen["by"] or "day",
-                since=chosen["since"],
-                until=chosen["until"],
-                root_account=chosen["root_account"],
-                late_answers=False,
-            )
-
-        report = await run_in_threadpool(ask)
-        flags: dict[str, list[str]] = {}
-        for flag in report["flags"]:
-            marks = flags.setdefault(flag["period"], [])
-            if flag["flag"] not in marks:
-                marks.append(flag["flag"])
-        rows: dict[str, list[dict[str, Any]]] = {}
-        for row in report["rows"]:
-            rows.setdefault(row["period"], []).append(row)
-        return self.render(
-            request,
-            "delivery.html",
-            report=report,
-            chart=charts.delivery_chart(report),
-            flags_by_period=flags,
-            rows_by_period=rows,
-            since=chosen["since"],
-            until=chosen["until"],
-            query=urlencode([(k, v) for k, v in params if k in _GAP_PARAMETERS and v]),
-        )
-
-
-_GAP_PARAMETERS = ("since", "until", "by", "root_account_id")
-
-
-def duration(seconds: float | None) -> str:
-    """A delay as `mastery gaps` prints it: `670 d`, `2.5 h`, `12.0 s`; `-` for none."""
-    if seconds is None:
-        return "-"
-    for unit, size in (("d", 86400.0), ("h", 3600.0), ("min", 60.0)):
-        if seconds >= 2 * size:
-            value = seconds / size
-            return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
-    return f"{seconds:.1f} s"
-
 
 class BeforeAnyEvent(BadQuestion):
     def __init__(self, course: str, first: str) -> None:
@@ -434,7 +288,6 @@ def _moment_text(view: CourseView) -> str | None:
 
 
 def _moment_query(params: canvas.Params) -> str:
-    from urllib.parse import urlencode
 
     moment = canvas.moment(params)
     return urlencode(
@@ -452,28 +305,3 @@ def _slider(first: str, last: str, as_of: str | None) -> dict[str, Any]:
         except ValueError:
             value = high
     return {"min": low, "max": max(high, low + 1), "value": value, "first": first, "last": last}
-
-
-def _safe_next(target: str | None) -> str:
-    """Only a path of this site (not `//other.site`, not a URL)."""
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or "\\" in target:
-        return "/"
-    return target
-
-
-MAX_FORM_BYTES = 4096
-
-
-async def _form(request: Request) -> dict[str, str]:
-    """A small urlencoded form (sign-in, sign-out); anything else is an empty form."""
-    if not request.headers.get("content-type", "").startswith("application/x-www-form-urlencoded"):
-        return {}
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_FORM_BYTES:
-            return {}
-    return {key: value for key, value in parse_qsl(body.decode("utf-8", errors="replace"))}
