@@ -223,6 +223,18 @@ def _rows_of(change: StoredChange) -> Rows:
 _COLUMN_KINDS = column_kinds(TABLES)
 
 
+KEYS_OF_BATCH_RESULTS = (
+    "SELECT DISTINCT r.root_account, r.result_id, r.user_uuid, r.outcome_id, "
+    "r.context_type, r.context_id FROM temp.batch_results b "
+    "CROSS JOIN result_versions r "
+    "ON r.result_id = b.result_id AND r.root_account = b.root_account"
+)
+"""The versions of a batch's results, looked up by index. CROSS JOIN keeps the batch as
+the outer loop: with a plain JOIN SQLite, knowing nothing of the temporary table's
+size, chose to scan every version and probe the batch, so that each batch of a live
+follower or of a replay into an existing store cost time in the size of the store."""
+
+
 def _keys_of_results(
     db: sqlite_utils.Database, changes: list[StoredChange]
 ) -> dict[RollupKey, StoredChange]:
@@ -237,11 +249,7 @@ def _keys_of_results(
     db.conn.executemany("INSERT INTO temp.batch_results VALUES (?, ?)", list(latest))
     keys: dict[RollupKey, StoredChange] = {}
     keys_of: dict[tuple[str, str], set[RollupKey | None]] = {}
-    for row in db.execute(
-        "SELECT DISTINCT r.root_account, r.result_id, r.user_uuid, r.outcome_id, "
-        "r.context_type, r.context_id FROM temp.batch_results b JOIN result_versions r "
-        "ON r.result_id = b.result_id AND r.root_account = b.root_account "
-    ):
+    for row in db.execute(KEYS_OF_BATCH_RESULTS):
         root_account, result_id, user_uuid, outcome_id, context_type, context_id = row
         found = keys_of.setdefault((root_account, result_id), set())
         if user_uuid is None or outcome_id is None or context_id is None:
