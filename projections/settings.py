@@ -145,12 +145,11 @@ class SettingsResolver:
         if key in self._cache:
             chain: list[str] = self._cache[key]
             return chain
-        parents = self._parents(root_account)
         chain = []
         current = (context_type, context_id)
         seen = {current}
         for _ in range(MAX_ACCOUNT_DEPTH):
-            parent = parents.get(current)
+            parent = self._parent(root_account, current)
             if parent is None or ("Account", parent) in seen:
                 break
             chain.append(parent)
@@ -162,17 +161,19 @@ class SettingsResolver:
         self._cache[key] = chain
         return chain
 
-    def _parents(self, root_account: str) -> dict[tuple[str, str], str]:
-        key = ("parents", root_account)
+    def _parent(self, root_account: str, context: tuple[str, str]) -> str | None:
+        """The account a course or an account sits in: one lookup by primary key, so a
+        question costs the depth of the account tree, not the number of courses."""
+        key = ("parent", root_account, *context)
         if key not in self._cache:
-            rows = self.db.execute(
-                "SELECT context_type, context_id, account_id FROM context_accounts "
-                "WHERE root_account = ?",
-                [root_account],
-            ).fetchall()
-            self._cache[key] = {(row[0], row[1]): row[2] for row in rows}
-        parents: dict[tuple[str, str], str] = self._cache[key]
-        return parents
+            row = self.db.execute(
+                "SELECT account_id FROM context_accounts "
+                "WHERE root_account = ? AND context_type = ? AND context_id = ?",
+                [root_account, *context],
+            ).fetchone()
+            self._cache[key] = row[0] if row is not None else None
+        parent: str | None = self._cache[key]
+        return parent
 
     def _active_in_context(
         self, table: str, root_account: str, context_type: str, context_id: str
@@ -185,7 +186,8 @@ class SettingsResolver:
         id_column = (
             "proficiency_id" if table == "mastery_scale_versions" else "calculation_method_id"
         )
-        rows = self.db.query(
+        rows = _dict_rows(
+            self.db,
             f"SELECT * FROM {table} WHERE root_account = ? AND context_type = ? "
             "AND context_id = ? AND event_time <= ? AND recorded_at <= ? ORDER BY valid_order",
             [root_account, context_type, context_id, self.moment.valid, self.moment.known],
@@ -201,14 +203,22 @@ class SettingsResolver:
     def _latest(
         self, table: str, id_column: str, root_account: str, entity_id: str
     ) -> dict[str, Any] | None:
-        rows = list(
-            self.db.query(
-                f"SELECT * FROM {table} WHERE root_account = ? AND {id_column} = ? "
-                "AND event_time <= ? AND recorded_at <= ? ORDER BY valid_order DESC LIMIT 1",
-                [root_account, entity_id, self.moment.valid, self.moment.known],
-            )
+        rows = _dict_rows(
+            self.db,
+            f"SELECT * FROM {table} WHERE root_account = ? AND {id_column} = ? "
+            "AND event_time <= ? AND recorded_at <= ? ORDER BY valid_order DESC LIMIT 1",
+            [root_account, entity_id, self.moment.valid, self.moment.known],
         )
         return rows[0] if rows else None
+
+
+def _dict_rows(db: sqlite_utils.Database, sql: str, params: list[str]) -> list[dict[str, Any]]:
+    """Rows as dicts, straight from the connection: `Database.query` wraps each
+    statement in a savepoint and parses its first keyword, which cost more than these
+    small indexed reads themselves (a question makes several)."""
+    cursor = db.conn.execute(sql, params)
+    names = [column[0] for column in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _default_criterion(method: str | None, calculation_int: int | None) -> RollupSettings:
