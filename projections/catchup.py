@@ -54,8 +54,9 @@ PROJECTORS: list[Projector] = [
     HierarchyProjector(),
     ProvenanceProjector(),
 ]
-# A projector may also define `finish(db)`: work deferred until the loop is level with
-# the log, done in the transaction of the batch that made it level.
+# A projector may also define `finish(db, chunk=N)`: work deferred until the loop is
+# level with the log, done in the transaction of the batch that made it level, N keys
+# at a time.
 
 TRACKING_NAME = "mastery"
 DEFAULT_BATCH = 5_000
@@ -133,6 +134,7 @@ def catch_up(
     batch_size: int = DEFAULT_BATCH,
     on_batch: Callable[[int], None] | None = None,
     finish_when_level: bool = True,
+    finish_chunk: int | None = None,
 ) -> int:
     """Apply every notification after the tracked position; returns how many.
 
@@ -163,7 +165,7 @@ def catch_up(
                 for projector in PROJECTORS:
                     finish = getattr(projector, "finish", None)
                     if finish is not None:
-                        finish(db)
+                        finish(db, chunk=finish_chunk)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -53,7 +53,10 @@ MAX_PENDING = 500_000
 BULK_LOAD_NEW_READ_MODELS = True
 """Off only in tests, to compare a bulk load with the event-by-event path."""
 FINISH_CHUNK = 2_000
-"""Rollups recomputed together: bounds memory (a rollup may have hundreds of results)."""
+"""Rollups recomputed together: bounds memory (a rollup may have hundreds of results).
+A process that lives for months takes smaller chunks (`catch_up(finish_chunk=...)`):
+the objects of a large chunk spread over many of the interpreter's memory arenas, and a
+few long-lived ones made meanwhile keep them all (README Performance, live intake)."""
 
 
 class MasteryProjector:
@@ -109,10 +112,11 @@ class MasteryProjector:
         if changes:
             self._applied_up_to[db] = changes[-1].position
 
-    def finish(self, db: sqlite_utils.Database) -> None:
+    def finish(self, db: sqlite_utils.Database, *, chunk: int | None = None) -> None:
         """Recompute every pending rollup (the loop calls this when it is level).
 
-        In chunks, so that memory stays bounded however many rollups wait.
+        In chunks (`chunk`, else FINISH_CHUNK), so that memory stays bounded however
+        many rollups wait.
         """
         if self._applied_up_to.get(db) != _tracked_position(db):
             self._resolvers.pop(db, None)  # another process applied the last batches
@@ -125,7 +129,7 @@ class MasteryProjector:
                 for row in db.execute(
                     f"SELECT {ROLLUP_KEY_SQL}, caused_by_position, caused_by_event, recorded_at "
                     "FROM rollups_pending LIMIT ?",
-                    [FINISH_CHUNK],
+                    [chunk or FINISH_CHUNK],
                 )
             }
             if not pending:

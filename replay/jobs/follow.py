@@ -93,11 +93,14 @@ class Follower:
         report_every: float = 10.0,
         on_report: Callable[[Lag], None] | None = None,
         page_cache_mb: int | None = None,
+        finish_chunk: int | None = None,
     ) -> None:
         self.store = store
         self.page_cache_mb = page_cache_mb
         """The read models' SQLite page cache (None: catch_up's 64 MB, for bulk work);
         a follower that lives for months in a server takes a smaller one."""
+        self.finish_chunk = finish_chunk
+        """Rollups recomputed together (None: projections.mastery.FINISH_CHUNK)."""
         self.poll_interval = poll_interval
         self.batch_size = batch_size
         self.report_every = report_every
@@ -197,7 +200,11 @@ class Follower:
 
         with batch_collection():
             self.applied += catch_up(
-                self._log, self._db, batch_size=self.batch_size, on_batch=on_batch
+                self._log,
+                self._db,
+                batch_size=self.batch_size,
+                on_batch=on_batch,
+                finish_chunk=self.finish_chunk,
             )
 
     def _wait(self, seconds: float, *, wake_on_notify: bool) -> None:
