@@ -25,6 +25,7 @@ import orjson
 from domain.events import CanvasEvent, EntityKind, NotLearning, parse_event
 from domain.rejections import Rejection
 from replay.ingest.sources import DumpReader, Location, RawRecord
+from replay.process_name import PARSER, name_this_process
 
 WORKER_THRESHOLD_BYTES = 8 * 1024 * 1024
 """Below this, starting a process costs more than it saves."""
@@ -154,7 +155,7 @@ def _from_worker(
     worker = multiprocessing.get_context("fork").Process(
         target=_work,
         args=(reader, batch_size, keep_request_metadata, sender, receiver, assume_utc, watch),
-        name="mastery-parse",
+        name=PARSER,
         daemon=True,
     )
     worker.start()
@@ -197,6 +198,7 @@ def _work(
     # on a full pipe instead of getting BrokenPipeError and ending.
     if receiver is not None:
         receiver.close()
+    name_this_process(PARSER)
     try:
         for batch in parse_records(
             reader,

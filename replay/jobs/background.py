@@ -19,6 +19,7 @@ from typing import Any
 
 from projections.bulk_load import bulk_loading
 from projections.catchup import catch_up, open_read_models
+from replay.process_name import PROJECTION, name_this_process
 from replay.store.location import Store
 
 POLL_SECONDS = 0.2
@@ -36,7 +37,7 @@ class BackgroundProjection:
         context = multiprocessing.get_context("fork")
         self._stop = context.Event()
         self._process = context.Process(
-            target=_follow, args=(store, self._stop), name="mastery-project", daemon=True
+            target=_follow, args=(store, self._stop), name=PROJECTION, daemon=True
         )
 
     def __enter__(self) -> BackgroundProjection:
@@ -54,6 +55,7 @@ class BackgroundProjection:
 
 
 def _follow(store: Store, stop: multiprocessing.synchronize.Event) -> None:
+    name_this_process(PROJECTION)
     parent = os.getppid()
     log = store.open_log()
     db = open_read_models(store.read_models_path)

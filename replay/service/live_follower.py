@@ -27,6 +27,7 @@ from multiprocessing.synchronize import Event as ProcessEvent
 from typing import Any
 
 from replay.jobs.follow import Follower, Lag, prepare_read_models
+from replay.process_name import LIVE_FOLLOWER, name_this_process
 from replay.store.location import Store
 
 log = logging.getLogger("mastery.intake")
@@ -112,6 +113,7 @@ def _follow_in_child(
     child leaves them to its parent, which stops it once the intake has committed."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    name_this_process(LIVE_FOLLOWER)
 
     def send(message: tuple[Lag | None, str | None]) -> None:
         with contextlib.suppress(OSError, ValueError):  # the parent is gone: we end soon
@@ -217,7 +219,7 @@ class LiveFollower:
                 self._stop_child,
                 os.getpid(),
             ),
-            name="mastery-follow",
+            name=LIVE_FOLLOWER,
             daemon=True,
         )
         self._process.start()
