@@ -78,9 +78,16 @@ def result_record(
 
 
 def entity_record(
-    table: str, row: Cd2Row, ratings: list[Cd2Row], origin: Provenance, number: int
+    table: str,
+    row: Cd2Row,
+    ratings: list[Cd2Row],
+    origin: Provenance,
+    *,
+    created: bool = True,
 ) -> RawRecord:
-    """An outcome, group or mastery scale (with its `ratings`) the log lacks, created."""
+    """An outcome, group or mastery scale (with its `ratings`): created at CD2's
+    `created_at` when the log lacks it, else updated at `updated_at` (a deletion the log
+    missed; a newer live event still wins by valid time)."""
     values = row.values
     body: dict[str, Any] = {
         "context_type": values.get("context_type"),
@@ -100,8 +107,11 @@ def entity_record(
         }
     else:
         body |= {"outcome_proficiency_id": row.id, "outcome_proficiency_ratings": _ratings(ratings)}
-    when = values.get("created_at") or event_time(row)
-    return _record(ENTITY_EVENTS[table], row, str(when), body, origin, number)
+    if created:
+        when = str(values.get("created_at") or event_time(row))
+        return _record(ENTITY_EVENTS[table], row, when, body, origin, 0)
+    name = ENTITY_EVENTS[table].removesuffix("_created") + "_updated"
+    return _record(name, row, event_time(row), body, origin, 0)
 
 
 def _outcome(row: Cd2Row) -> dict[str, Any]:

@@ -92,7 +92,11 @@ def _reconcile(
     if backfill:
         report["backfill"] = _backfill(store, path, snapshot, report, at or as_of_text)
         after = _compare(store, snapshot, as_of_text)
-        report["after_backfill"] = {"summary": after["summary"], "differs": after["differs"]}
+        report["after_backfill"] = {
+            "summary": after["summary"],
+            "differs": after["differs"],
+            "other_tables": after["other_tables"],
+        }
     return report
 
 
@@ -201,7 +205,8 @@ def _backfill(
     parts = ("missing_from_log", "mismatches", "deleted_in_cd2")
     wanted_ids = {item["id"] for part in parts for item in _all(report, part)}
     entity_ids = {
-        table: set(part["missing_from_log"]) for table, part in report["other_tables"].items()
+        table: {*part["missing_from_log"], *(item["id"] for item in part["workflow_state_differs"])}
+        for table, part in report["other_tables"].items()
     }
     full = _full_rows(path, wanted_ids, entity_ids)
     db = open_read_side(store)
@@ -214,7 +219,13 @@ def _backfill(
     made_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
     origin = Provenance(snapshot_at, made_at, roots)
     records = [
-        entity_record(table, row, full.ratings.get(row.id, []), origin, 0)
+        entity_record(
+            table,
+            row,
+            full.ratings.get(row.id, []),
+            origin,
+            created=row.id in report["other_tables"][table]["missing_from_log"],
+        )
         for table, rows in full.entities.items()
         for row in rows.values()
     ]

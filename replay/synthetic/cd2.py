@@ -1,15 +1,17 @@
 """The Canvas Data 2 snapshot of a generated world, in the files Instructure's `dap` writes.
 
 Canvas Data 2 holds the current state of each record: for a generated world, the
-latest version (by event_time, a create before an update) of every result and
-outcome, whatever the dump later loses. The files are what `dap snapshot --format
+latest version (by event_time, a create before an update) of every result, outcome,
+group and mastery scale, whatever the dump later loses. The files are what `dap snapshot --format
 jsonl` (gzip-compressed JSON lines `{"key": {...}, "value": {...}, "meta": {...}}`,
 null values omitted) or `--format csv` (a header of `meta.ts`, `key.id`, `value.*`,
 NULL as an unquoted `NULL`) writes, in part files of at most `PART_ROWS` rows, one
 directory per table. Ids are numbers, as in CD2; `root_account_id` is the local id.
 
-What CD2 has that live events cannot give (a numeric `user_id`) is left out; the
-student is named by `user_uuid` (see README: "Reconciliation with Canvas Data 2").
+Tables: results, outcomes (their rubric criterion in `data`), groups, mastery scales and
+their ratings. Live events never give a student's numeric id: by default results name
+the student by `user_uuid`; with `user_ids` by a numeric `user_id` made up here, beside
+a `users` table mapping it to the uuid (README: "Which student: `user_uuid` or `user_id`").
 """
 
 from __future__ import annotations

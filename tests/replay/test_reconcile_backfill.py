@@ -88,6 +88,9 @@ def test_backfill_creates_the_lost_outcomes_groups_and_scales_and_completes_the_
         assert report["backfill"]["by_table"][table] == len(lost)
     assert report["summary"]["missing_from_log"] == 0  # no result was lost
     assert report["after_backfill"]["differs"] is False
+    assert all(
+        not part["missing_from_log"] for part in report["after_backfill"]["other_tables"].values()
+    )
     assert service.rollups(question()) == complete.rollups(question())
     backfilled = service.status().backfilled_by_type
     assert backfilled["learning_outcome_created"] == len(_lost_entirely(world, "learning_outcomes"))
@@ -155,3 +158,14 @@ def test_without_a_users_table_a_result_the_log_lacks_is_listed_not_appended(
     assert backfill["by_table"]["learning_outcome_results"] == differing
     assert report["after_backfill"]["summary"]["missing_from_log"] == missing
     assert report["after_backfill"]["summary"]["mismatched"] == 0
+
+
+def test_a_deletion_the_log_missed_is_backfilled_as_an_update(tmp_path: Path) -> None:
+    world = _world(tmp_path, "lossy", silences=_silences("learning_outcome_group_updated"))
+    service = MasteryService.open(str(world.store))
+    report = service.reconcile(str(world.snapshot), backfill=True)
+    differing = report["other_tables"]["learning_outcome_groups"]["workflow_state_differs"]
+    assert differing and all(item["cd2"] == "deleted" for item in differing)
+    assert report["backfill"]["by_table"]["learning_outcome_groups"] == len(differing)
+    assert service.status().backfilled_by_type["learning_outcome_group_updated"] == len(differing)
+    assert report["after_backfill"]["differs"] is False
