@@ -11,7 +11,9 @@ from typing import Any
 
 import orjson
 import pytest
+from typer.testing import CliRunner
 
+from replay.cli.app import app
 from replay.service import MasteryService, question
 from replay.service.synthetic import write_synthetic_world
 
@@ -158,6 +160,14 @@ def test_without_a_users_table_a_result_the_log_lacks_is_listed_not_appended(
     assert backfill["by_table"]["learning_outcome_results"] == differing
     assert report["after_backfill"]["summary"]["missing_from_log"] == missing
     assert report["after_backfill"]["summary"]["mismatched"] == 0
+    shown = CliRunner().invoke(
+        app,
+        ["reconcile", "--store", str(world.store), "--cd2", str(world.snapshot), "--backfill"],
+        env={"COLUMNS": "120"},
+    )
+    assert shown.exit_code == 1
+    assert "results not backfilled: no student uuid (add CD2's users table)" in shown.output
+    assert f"{missing:,}" in shown.output
 
 
 def test_a_deletion_the_log_missed_is_backfilled_as_an_update(tmp_path: Path) -> None:
