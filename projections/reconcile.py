@@ -118,6 +118,23 @@ def log_entity_states(
     return {str(identity): state for identity, state in rows}
 
 
+def log_result_users(db: sqlite_utils.Database, result_ids: Iterable[str]) -> dict[str, str]:
+    """The student (`user_uuid`) of each of these results that the log has: a CD2 row
+    naming its student by `user_id` only is backfilled with the log's uuid for them."""
+    found: dict[str, str] = {}
+    wanted = sorted(set(result_ids))
+    for start in range(0, len(wanted), 500):
+        part = wanted[start : start + 500]
+        found.update(
+            db.execute(
+                "SELECT result_id, user_uuid FROM result_versions WHERE user_uuid IS NOT NULL "
+                f"AND result_id IN ({', '.join('?' * len(part))})",
+                part,
+            ).fetchall()
+        )
+    return found
+
+
 def log_root_accounts(db: sqlite_utils.Database) -> list[str]:
     return [row[0] for row in db.execute("SELECT DISTINCT root_account FROM result_versions")]
 
@@ -174,15 +191,11 @@ def compare_results(
 ) -> ResultComparison:
     """Join on the result id; CD2 rows created after `as_of` are left out (and counted).
 
-    `log` comes in result id order (`log_results`); the CD2 rows are sorted alike here."""
+    Both sides come in result id order, text order (`log_results`, and the staged CD2
+    rows of `projections.reconcile_stage`), and are merged as they stream: neither is
+    held whole, only what differs."""
     found = ResultComparison()
-    compared = []
-    for row in cd2:
-        if row.created_at is not None and row.created_at > as_of:
-            found.after_as_of += 1
-        else:
-            compared.append(row)
-    compared.sort(key=_row_id)
+    compared = _before(found, cd2, as_of)
     for cd2_row, identity, mine in _merged(compared, log):
         if cd2_row is None:
             if (mine.workflow_state or "active") != "deleted":
@@ -197,12 +210,19 @@ def compare_results(
     return found
 
 
-def _row_id(row: CompareRow) -> str:
-    return row.id
+def _before(
+    found: ResultComparison, rows: Iterable[CompareRow], as_of: str
+) -> Iterator[CompareRow]:
+    """The rows created by `as_of`; the others counted in `found.after_as_of`."""
+    for row in rows:
+        if row.created_at is not None and row.created_at > as_of:
+            found.after_as_of += 1
+        else:
+            yield row
 
 
 def _merged(
-    rows: list[CompareRow], log: Iterable[tuple[str, LogResult]]
+    rows: Iterable[CompareRow], log: Iterable[tuple[str, LogResult]]
 ) -> Iterator[tuple[CompareRow | None, str, Any]]:
     """Both sides in id order, merged: (CD2 row, id, the log's result or None) for each
     CD2 row, (None, id, the log's result) for each result no CD2 row has."""

@@ -13,7 +13,8 @@ over a process and its waited-for children, not their sum): a replay runs three.
 
 Protocol: one JSON array of arguments per line on stdin; for each, one JSON object on
 stdout: seconds (wall), status (as `wait4` gives it; -1 if it could not start),
-max_rss_bytes, stderr (its tail).
+max_rss_bytes, cpu_seconds (user + system, the command and its waited-for children),
+stderr (its tail).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ def run(arguments: list[str]) -> dict[str, Any]:
         "seconds": seconds,
         "status": status,
         "max_rss_bytes": usage.ru_maxrss * 1024,
+        "cpu_seconds": usage.ru_utime + usage.ru_stime,
         "stderr": tail,
     }
 
@@ -103,7 +105,13 @@ def main() -> None:
         try:
             outcome = run(json.loads(line))
         except Exception as error:  # a command that cannot start, a line that is not JSON
-            outcome = {"seconds": 0.0, "status": -1, "max_rss_bytes": 0, "stderr": repr(error)}
+            outcome = {
+                "seconds": 0.0,
+                "status": -1,
+                "max_rss_bytes": 0,
+                "cpu_seconds": 0.0,
+                "stderr": repr(error),
+            }
         sys.stdout.write(json.dumps(outcome) + "\n")
         sys.stdout.flush()
 

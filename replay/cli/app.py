@@ -16,6 +16,7 @@ from replay.cli import (
     exports,
     hierarchy,
     mastery,
+    reconcile,
     replaying,
     scaleout,
     serve,
@@ -55,7 +56,7 @@ for name, command in (
     (None, scaleout.copy),
     (None, verify.verify),
     (None, delivery.gaps),
-    (None, delivery.reconcile),
+    (None, reconcile.reconcile),
     (None, serve.serve),
 ):
     app.command(name)(answering(command))

@@ -37,10 +37,14 @@ def write_synthetic_world(
     silences: tuple[str, ...] = (),
     cd2_snapshot: str | None = None,
     cd2_format: str = "jsonl",
+    cd2_user_ids: bool = False,
     dropped: BinaryIO | None = None,
     **settings: Any,
 ) -> tuple[int, dict[str, int]]:
     """A dump with known losses and/or the world's CD2 snapshot: (events written, lost by reason).
+
+    With `cd2_user_ids` the snapshot's results name students by a numeric `user_id` only,
+    beside a `users` table mapping those ids to the uuids live events carry.
 
     Raises `BadQuestion` for a loss option that cannot be understood.
     """
@@ -64,6 +68,7 @@ def write_synthetic_world(
         plan,
         snapshot_dir=cd2_snapshot,
         snapshot_format=cd2_format,
+        snapshot_user_ids=cd2_user_ids,
         dropped_out=dropped,
     )
     return written, dict(sorted(ledger.by_reason.items()))

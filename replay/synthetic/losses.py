@@ -158,6 +158,7 @@ def write_world(
     *,
     snapshot_dir: Any = None,
     snapshot_format: str = "jsonl",
+    snapshot_user_ids: bool = False,
     dropped_out: Any = None,
 ) -> tuple[int, LossLedger]:
     """`write_dump`, with `plan`'s losses, and the world's CD2 snapshot in `snapshot_dir`.
@@ -196,5 +197,5 @@ def write_world(
     if builder is not None:
         from pathlib import Path
 
-        write_snapshot(builder, Path(snapshot_dir), snapshot_format)
+        write_snapshot(builder, Path(snapshot_dir), snapshot_format, user_ids=snapshot_user_ids)
     return written, ledger

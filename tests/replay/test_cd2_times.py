@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from replay.ingest.cd2 import parsed_time_text, time_text
+from replay.ingest.cd2_values import parsed_time_text, time_text
 
 
 @given(
