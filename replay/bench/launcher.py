@@ -14,7 +14,12 @@ over a process and its waited-for children, not their sum): a replay runs three.
 Protocol: one JSON array of arguments per line on stdin; for each, one JSON object on
 stdout: seconds (wall), status (as `wait4` gives it; -1 if it could not start),
 max_rss_bytes, cpu_seconds (user + system, the command and its waited-for children),
-stderr (its tail).
+cpu_by_process (that CPU time by process name: what each child named itself, see
+replay/process_name.py, and "main" for the rest), stderr (its tail).
+
+A child's CPU time is read from /proc every `CPU_SAMPLE_SECONDS` while it runs (its
+parent reaps it, not us): the last slice before it ends is missed, and counted as the
+main process's.
 """
 
 from __future__ import annotations
@@ -24,11 +29,42 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from types import TracebackType
 from typing import Any
 
 STDERR_TAIL = 4_000
+CPU_SAMPLE_SECONDS = 0.1
+
+
+class _ChildrenCpu:
+    """The CPU time of each descendant of a process, by name, sampled in a thread."""
+
+    def __init__(self, pid: int) -> None:
+        from replay.bench import proc
+
+        self._proc = proc
+        self.pid = pid
+        self._last: dict[int, tuple[str, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(CPU_SAMPLE_SECONDS):
+            for child in self._proc.descendants(self.pid):
+                name, seconds = self._proc.name(child), self._proc.cpu_seconds(child)
+                if name and seconds >= self._last.get(child, ("", 0.0))[1]:
+                    self._last[child] = (name, seconds)
+
+    def by_name(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join()
+        totals: dict[str, float] = {}
+        for name, seconds in self._last.values():
+            totals[name] = totals.get(name, 0.0) + seconds
+        return totals
 
 
 def run(arguments: list[str]) -> dict[str, Any]:
@@ -38,6 +74,7 @@ def run(arguments: list[str]) -> dict[str, Any]:
         process = subprocess.Popen(
             arguments, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr
         )
+        children = _ChildrenCpu(process.pid)
         _, status, usage = os.wait4(process.pid, 0)
         process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
         seconds = time.perf_counter() - started
@@ -46,11 +83,15 @@ def run(arguments: list[str]) -> dict[str, Any]:
         size = stderr.seek(0, os.SEEK_END)
         stderr.seek(max(0, size - STDERR_TAIL))
         tail = stderr.read().decode(errors="replace")
+    cpu_seconds = usage.ru_utime + usage.ru_stime
+    by_name = children.by_name()
+    by_name["main"] = max(cpu_seconds - sum(by_name.values()), 0.0)
     return {
         "seconds": seconds,
         "status": status,
         "max_rss_bytes": usage.ru_maxrss * 1024,
-        "cpu_seconds": usage.ru_utime + usage.ru_stime,
+        "cpu_seconds": cpu_seconds,
+        "cpu_by_process": {name: round(seconds, 2) for name, seconds in by_name.items()},
         "stderr": tail,
     }
 
@@ -110,6 +151,7 @@ def main() -> None:
                 "status": -1,
                 "max_rss_bytes": 0,
                 "cpu_seconds": 0.0,
+                "cpu_by_process": {},
                 "stderr": repr(error),
             }
         sys.stdout.write(json.dumps(outcome) + "\n")

@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from replay.bench.duckdb_reference import duckdb_reference
-from replay.bench.processes import run_process, start_launcher, stop_launcher
+from replay.bench.processes import run_measured, start_launcher, stop_launcher
 from replay.bench.questions import big_course_grid, point_in_time
 from replay.synthetic.generate import (
     GeneratorSettings,
@@ -109,6 +109,28 @@ def floor_append(dump: Path, scratch: Path) -> float:
     return elapsed
 
 
+REPLAY_STAGES = {
+    "mastery-parse": "parser",
+    "main": "appender",
+    "mastery-project": "projection",
+}
+"""A replay's processes (replay/process_name.py) by the stage each is."""
+
+
+def stage_cpu(ran: dict[str, Any], events: int, stages: dict[str, str]) -> dict[str, Any]:
+    """CPU time of a command, in all and per event for each stage (its processes)."""
+    by_stage: dict[str, float] = {}
+    for process, seconds in ran["cpu_by_process"].items():
+        stage = stages.get(process, process)
+        by_stage[stage] = by_stage.get(stage, 0.0) + seconds
+    return {
+        "cpu_seconds": round(ran["cpu_seconds"], 2),
+        "cpu_us_per_event": {
+            stage: round(seconds / max(events, 1) * 1e6, 1) for stage, seconds in by_stage.items()
+        },
+    }
+
+
 def directory_size(path: Path) -> int:
     return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
 
@@ -140,16 +162,22 @@ def benchmark(
 
     store = workdir / "store"
     console.print("mastery replay ...")
-    seconds, rss = run_process(["replay", "--store", str(store), str(dump)])
+    ran = run_measured(["replay", "--store", str(store), str(dump)])
     replay_row = figures.add(
         "mastery replay (log + read models)",
-        seconds,
-        peak_rss_mb=rss >> 20,
+        ran["seconds"],
+        peak_rss_mb=ran["max_rss_bytes"] >> 20,
         store_mb=directory_size(store) >> 20,
+        **stage_cpu(ran, figures.events, REPLAY_STAGES),
     )
     console.print("mastery rebuild ...")
-    seconds, rss = run_process(["rebuild", "--store", str(store)])
-    rebuild_row = figures.add("mastery rebuild (all read models)", seconds, peak_rss_mb=rss >> 20)
+    ran = run_measured(["rebuild", "--store", str(store)])
+    rebuild_row = figures.add(
+        "mastery rebuild (all read models)",
+        ran["seconds"],
+        peak_rss_mb=ran["max_rss_bytes"] >> 20,
+        **stage_cpu(ran, figures.events, {"main": "rebuild"}),
+    )
     for row in (replay_row, rebuild_row):
         row["ratio_to_append_floor"] = round(append_floor["seconds"] / row["seconds"], 3)
         row["ratio_to_loads_floor"] = round(floor["seconds"] / row["seconds"], 3)
@@ -188,6 +216,14 @@ def report(figures: Figures, console: Console) -> None:
             str(row.get("peak_rss_mb", "")),
         )
     console.print(table)
+    for row in figures.rows:
+        if "cpu_us_per_event" in row:
+            by_stage = row["cpu_us_per_event"].items()
+            stages = ", ".join(f"{stage} {us:,.1f}" for stage, us in by_stage)
+            per_event = row["cpu_seconds"] / max(figures.events, 1) * 1e6
+            console.print(
+                f"CPU per event, {row['step'].split(' (')[0]}: {per_event:,.1f} us ({stages})"
+            )
     pit = figures.extra["point_in_time"]
     console.print(
         f"point in time: API p50 {pit['api_p50_ms']} ms, p99 {pit['api_p99_ms']} ms "

@@ -42,6 +42,8 @@ from typing import Any
 
 import orjson
 
+from replay.bench import proc
+
 ISSUER = "https://live-events.canvas.instructure.com"
 _PRIVATE_KEY: Any = None
 
@@ -93,28 +95,8 @@ def _free_port() -> int:
         return port
 
 
-def _rss_kb(pid: int, field: str) -> int:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    for line in status.splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
-
-
-def _children(pid: int) -> list[int]:
-    """The pids of a process's children (the live follower, multiprocessing's tracker)."""
-    try:
-        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
-    except OSError:
-        return []
-    return [int(child) for child in text.split()]
-
-
 def _tree_cpu_seconds(pid: int) -> float:
-    return _cpu_seconds(pid) + sum(_cpu_seconds(child) for child in _children(pid))
+    return proc.cpu_seconds(pid) + sum(proc.cpu_seconds(child) for child in proc.children(pid))
 
 
 class _RssSampler:
@@ -134,9 +116,9 @@ class _RssSampler:
     def _run(self) -> None:
         while not self._stop.is_set():
             at = time.monotonic() - self._started
-            self.samples.append((at, _rss_kb(self.pid, "VmRSS")))
+            self.samples.append((at, proc.rss_kb(self.pid, "VmRSS")))
             self.children.append(
-                (at, sum(_rss_kb(child, "VmRSS") for child in _children(self.pid)))
+                (at, sum(proc.rss_kb(child, "VmRSS") for child in proc.children(self.pid)))
             )
             self._stop.wait(self.interval)
 
@@ -150,15 +132,6 @@ class _RssSampler:
     def between(self, start: float, end: float, *, children: bool = False) -> list[int]:
         series = self.children if children else self.samples
         return [kb for at, kb in series if start <= at <= end]
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process so far (clock ticks of /proc/PID/stat)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _own_cpu_seconds() -> float:
@@ -322,21 +295,21 @@ def main(argv: list[str] | None = None) -> None:
             except OSError:
                 time.sleep(0.1)
         sampler = _RssSampler(server.pid)
-        rss_start = _rss_kb(server.pid, "VmRSS")
+        rss_start = proc.rss_kb(server.pid, "VmRSS")
         saturation = tokens[: args.events]
         offered = tokens[args.events : args.events + int(args.offered * args.offered_seconds)]
         server_cpu, client_cpu = _tree_cpu_seconds(server.pid), _own_cpu_seconds()
         lat_sat, st_sat, secs_sat = asyncio.run(_post_all(port, saturation, args.clients, None))
         server_cpu = _tree_cpu_seconds(server.pid) - server_cpu
         client_cpu = _own_cpu_seconds() - client_cpu
-        rss_after_saturation = _rss_kb(server.pid, "VmRSS")
+        rss_after_saturation = proc.rss_kb(server.pid, "VmRSS")
         offered_from = sampler.mark()
         lat_off, st_off, secs_off = asyncio.run(
             _post_all(port, offered, args.clients, args.offered)
         )
         offered_to = sampler.mark()
-        rss_end = _rss_kb(server.pid, "VmRSS")
-        rss_peak = _rss_kb(server.pid, "VmHWM")
+        rss_end = proc.rss_kb(server.pid, "VmRSS")
+        rss_peak = proc.rss_kb(server.pid, "VmHWM")
         sampler.stop()
     finally:
         server.terminate()

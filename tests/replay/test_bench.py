@@ -27,6 +27,12 @@ def test_a_small_benchmark_prints_every_step_and_writes_json(tmp_path: Path) -> 
     assert figures["events"] >= 2000
     replay_row = next(row for row in figures["steps"] if row["step"].startswith("mastery replay"))
     assert replay_row["peak_rss_mb"] > 0 and replay_row["ratio_to_append_floor"] > 0
+    # CPU per event by stage: a dump this small is parsed and projected in the main
+    # process (a larger one has a parser and a projection process: test_launcher.py)
+    stages = replay_row["cpu_us_per_event"]
+    assert set(stages) == {"appender"}, stages
+    assert all(us > 0 for us in stages.values())
+    assert sum(stages.values()) <= replay_row["cpu_seconds"] / figures["events"] * 1e6 + 1
     point_in_time = figures["point_in_time"]
     assert point_in_time["questions"] > 0
     assert point_in_time["api_p50_ms"] <= point_in_time["api_p99_ms"]

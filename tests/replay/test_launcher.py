@@ -57,3 +57,33 @@ def test_a_failing_command_reports_its_status_and_error(launcher: Launcher) -> N
     outcome = launcher.run([sys.executable, "-c", "raise SystemExit('no such store')"])
     assert outcome["status"] != 0
     assert "no such store" in outcome["stderr"]
+
+
+BURN_IN_A_NAMED_CHILD = """
+import multiprocessing, time
+from replay.process_name import name_this_process
+
+def burn():
+    name_this_process("mastery-test")
+    end = time.process_time() + 0.6
+    while time.process_time() < end:
+        pass
+
+child = multiprocessing.get_context("fork").Process(target=burn)
+child.start()
+child.join()
+end = time.process_time() + 0.3
+while time.process_time() < end:
+    pass
+"""
+
+
+def test_cpu_time_is_reported_by_the_name_each_process_gave_itself(launcher: Launcher) -> None:
+    outcome = launcher.run([sys.executable, "-c", BURN_IN_A_NAMED_CHILD])
+    assert outcome["status"] == 0, outcome["stderr"]
+    by_process = outcome["cpu_by_process"]
+    assert set(by_process) == {"mastery-test", "main"}, by_process
+    # its 0.6 s, read while it ran: the last slice before it ended goes to "main"
+    assert 0.1 < by_process["mastery-test"] <= 0.8
+    assert by_process["main"] >= 0.3  # the rest of the command's CPU, its own 0.3 s with it
+    assert abs(sum(by_process.values()) - outcome["cpu_seconds"]) < 0.02
