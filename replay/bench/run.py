@@ -4,7 +4,9 @@ Every figure is measured in one run, next to a floor measured in the same run on
 same file (reading it and `orjson.loads` of every line; the same plus a raw batched
 SQLite append), because these machines are noisy and only ratios travel. Replay and
 rebuild run as whole processes (`python -m replay ...`), as a user runs them, and
-their peak RSS comes from the operating system (`wait4`).
+their peak RSS comes from the operating system (`wait4`); so does their CPU time, per
+process (parser, appender, follower), as microseconds per event: wall time on a shared
+machine varies, CPU per event shows which stage to work on.
 
     python -m replay.bench --events 1000000 --json bench.json
 """
@@ -26,7 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from replay.bench.duckdb_reference import duckdb_reference
-from replay.bench.processes import run_process, start_launcher, stop_launcher
+from replay.bench.processes import Measured, measure_process, start_launcher, stop_launcher
 from replay.bench.questions import big_course_grid, point_in_time
 from replay.synthetic.generate import (
     GeneratorSettings,
@@ -36,6 +38,9 @@ from replay.synthetic.generate import (
 )
 
 FLOOR_BATCH = 5_000
+STAGES = {"mastery-parse": "parser", "mastery-project": "follower"}
+"""A replay's helper processes by the names they give themselves; the command's own
+process is the appender (in a replay) or the whole job (in a rebuild)."""
 
 
 @dataclass
@@ -109,6 +114,21 @@ def floor_append(dump: Path, scratch: Path) -> float:
     return elapsed
 
 
+def cpu_per_event(measured: Measured, events: int, main: str) -> dict[str, float]:
+    """CPU microseconds per event of each stage (process) of a command, and their total.
+
+    A stage that ran inside the command (a small dump is parsed and projected in the
+    main process) has no entry of its own: its time is the main process's.
+    """
+    stages: dict[str, float] = {}
+    for name, seconds in measured.cpu_seconds.items():
+        stage = main if name == "main" else STAGES.get(name, name)
+        stages[stage] = stages.get(stage, 0.0) + seconds
+    order = ["parser", main, "follower"]  # the order events flow in; "total" last
+    ordered = sorted(stages, key=lambda s: (s == "total", order.index(s) if s in order else 3))
+    return {stage: round(stages[stage] * 1e6 / max(events, 1), 1) for stage in ordered}
+
+
 def directory_size(path: Path) -> int:
     return sum(item.stat().st_size for item in path.rglob("*") if item.is_file())
 
@@ -140,16 +160,22 @@ def benchmark(
 
     store = workdir / "store"
     console.print("mastery replay ...")
-    seconds, rss = run_process(["replay", "--store", str(store), str(dump)])
+    replay = measure_process(["replay", "--store", str(store), str(dump)])
     replay_row = figures.add(
         "mastery replay (log + read models)",
-        seconds,
-        peak_rss_mb=rss >> 20,
+        replay.seconds,
+        peak_rss_mb=replay.peak_rss_bytes >> 20,
         store_mb=directory_size(store) >> 20,
+        cpu_us_per_event=cpu_per_event(replay, figures.events, "appender"),
     )
     console.print("mastery rebuild ...")
-    seconds, rss = run_process(["rebuild", "--store", str(store)])
-    rebuild_row = figures.add("mastery rebuild (all read models)", seconds, peak_rss_mb=rss >> 20)
+    rebuild = measure_process(["rebuild", "--store", str(store)])
+    rebuild_row = figures.add(
+        "mastery rebuild (all read models)",
+        rebuild.seconds,
+        peak_rss_mb=rebuild.peak_rss_bytes >> 20,
+        cpu_us_per_event=cpu_per_event(rebuild, figures.events, "rebuild"),
+    )
     for row in (replay_row, rebuild_row):
         row["ratio_to_append_floor"] = round(append_floor["seconds"] / row["seconds"], 3)
         row["ratio_to_loads_floor"] = round(floor["seconds"] / row["seconds"], 3)
@@ -188,6 +214,9 @@ def report(figures: Figures, console: Console) -> None:
             str(row.get("peak_rss_mb", "")),
         )
     console.print(table)
+    for row in figures.rows:  # below the table: too wide for a column
+        if "cpu_us_per_event" in row:
+            console.print(f"CPU µs/event, {row['step']}: {_stages_text(row['cpu_us_per_event'])}")
     pit = figures.extra["point_in_time"]
     console.print(
         f"point in time: API p50 {pit['api_p50_ms']} ms, p99 {pit['api_p99_ms']} ms "
@@ -202,6 +231,12 @@ def report(figures: Figures, console: Console) -> None:
             f"course grid as of T: {big['students']} students x {big['outcomes']} outcomes "
             f"({big['rollups']} rollups) in {big['median_seconds']} s (median of 3)"
         )
+
+
+def _stages_text(stages: dict[str, float]) -> str:
+    """`parser 52.0 + appender 78.1 + follower 59.3 = 189.4`: each stage, then the total."""
+    parts = [f"{stage} {value:.1f}" for stage, value in stages.items() if stage != "total"]
+    return " + ".join(parts) + f" = {stages['total']:.1f}"
 
 
 def main(

@@ -24,10 +24,14 @@ import orjson
 
 from domain.events import CanvasEvent, EntityKind, NotLearning, parse_event
 from domain.rejections import Rejection
+from replay.ingest.process_name import name_this_process
 from replay.ingest.sources import DumpReader, Location, RawRecord
 
 WORKER_THRESHOLD_BYTES = 8 * 1024 * 1024
 """Below this, starting a process costs more than it saves."""
+
+PARSER_PROCESS_NAME = "mastery-parse"
+"""The worker's name, as `ps` and the benchmark's CPU per stage see it."""
 
 _UNREADABLE = Rejection("unusable", "the input could not be read")
 
@@ -154,7 +158,7 @@ def _from_worker(
     worker = multiprocessing.get_context("fork").Process(
         target=_work,
         args=(reader, batch_size, keep_request_metadata, sender, receiver, assume_utc, watch),
-        name="mastery-parse",
+        name=PARSER_PROCESS_NAME,
         daemon=True,
     )
     worker.start()
@@ -197,6 +201,7 @@ def _work(
     # on a full pipe instead of getting BrokenPipeError and ending.
     if receiver is not None:
         receiver.close()
+    name_this_process(PARSER_PROCESS_NAME)
     try:
         for batch in parse_records(
             reader,

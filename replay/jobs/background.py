@@ -19,8 +19,11 @@ from typing import Any
 
 from projections.bulk_load import bulk_loading
 from projections.catchup import catch_up, open_read_models
+from replay.ingest.process_name import name_this_process
 from replay.store.location import Store
 
+FOLLOWER_PROCESS_NAME = "mastery-project"
+"""The follower's name, as `ps` and the benchmark's CPU per stage see it."""
 POLL_SECONDS = 0.2
 FINISH_EVERY_SECONDS = 60.0
 """Rollups are recomputed when the replay ends, and in between at most this often:
@@ -36,7 +39,7 @@ class BackgroundProjection:
         context = multiprocessing.get_context("fork")
         self._stop = context.Event()
         self._process = context.Process(
-            target=_follow, args=(store, self._stop), name="mastery-project", daemon=True
+            target=_follow, args=(store, self._stop), name=FOLLOWER_PROCESS_NAME, daemon=True
         )
 
     def __enter__(self) -> BackgroundProjection:
@@ -54,6 +57,7 @@ class BackgroundProjection:
 
 
 def _follow(store: Store, stop: multiprocessing.synchronize.Event) -> None:
+    name_this_process(FOLLOWER_PROCESS_NAME)
     parent = os.getppid()
     log = store.open_log()
     db = open_read_models(store.read_models_path)

@@ -1,4 +1,5 @@
-"""The benchmark's launcher reports a command's own peak memory, not the benchmark's."""
+"""The benchmark's launcher reports a command's own peak memory, not the benchmark's, and
+its CPU time by process."""
 
 from __future__ import annotations
 
@@ -57,3 +58,31 @@ def test_a_failing_command_reports_its_status_and_error(launcher: Launcher) -> N
     outcome = launcher.run([sys.executable, "-c", "raise SystemExit('no such store')"])
     assert outcome["status"] != 0
     assert "no such store" in outcome["stderr"]
+
+
+NAMED_CHILD_BURNS_CPU = """
+import multiprocessing, time
+from replay.ingest.process_name import name_this_process
+
+def burn():
+    name_this_process("burner")
+    while time.process_time() < 0.5:
+        pass
+
+child = multiprocessing.get_context("fork").Process(target=burn)
+child.start()
+child.join()
+"""
+
+
+def test_a_named_child_process_has_its_own_cpu_share_and_the_shares_add_up(
+    launcher: Launcher,
+) -> None:
+    outcome = launcher.run([sys.executable, "-c", NAMED_CHILD_BURNS_CPU])
+
+    assert outcome["status"] == 0, outcome["stderr"]
+    cpu = outcome["cpu_seconds"]
+    # The child used 0.5 s; what it used after the launcher's last look counts as main's.
+    assert cpu["burner"] > 0.2
+    assert cpu["main"] >= 0
+    assert abs(cpu["burner"] + cpu["main"] - cpu["total"]) < 0.01
