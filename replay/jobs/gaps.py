@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.gaps import GapSettings, analyse, late_answers, read_deliveries
+from projections.gap_periods import GapSettings
+from projections.gaps import analyse, read_deliveries
+from projections.late_answers import late_answers
 from replay.jobs.pipeline import open_read_side
 from replay.store.duplicates import read_counts, read_quarantine_times
 from replay.store.location import Store

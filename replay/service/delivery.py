@@ -32,7 +32,7 @@ def gap_report(
     root_account: str | None,
     late_answers: bool,
 ) -> dict[str, Any]:
-    from projections.gaps import GapSettings
+    from projections.gap_periods import GapSettings
     from replay.jobs.gaps import gap_report as run
 
     if by not in ("day", "hour"):

@@ -13,7 +13,8 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from projections.gaps import GapSettings, _series_flags
+from projections.gap_flags import series_flags
+from projections.gap_periods import GapSettings
 from replay.cli.app import app
 from replay.ingest.ingestor import Ingestor
 from replay.ingest.sources import Location, RawRecord
@@ -125,7 +126,7 @@ def test_gaps_since_until_and_hours(worlds: dict[str, World]) -> None:
 def test_a_drop_is_flagged_with_its_evidence() -> None:
     periods = [f"2025-01-{day:02d}" for day in range(1, 12)]
     counts = [100, 90, 110, 95, 105, 100, 98, 3, 101, 99, 100]
-    flags = _series_flags("event_type", "x", periods, counts, GapSettings())
+    flags = series_flags("event_type", "x", periods, counts, GapSettings())
     assert [(flag["flag"], flag["period"]) for flag in flags] == [("drop", "2025-01-08")]
     assert flags[0]["evidence"]["trailing_median"] == 100
 
