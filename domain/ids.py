@@ -183,6 +183,17 @@ def local_id(canvas_id: str, home_shard: int | None) -> str:
     return canvas_id
 
 
+def same_local_id(one: str, other: str) -> bool:
+    """Whether two ids name the same object within its shard, global or local form alike:
+    `21070000000000001` and `1` (a global id is shard * 10**13 + the local id). CD2 and
+    a user give root accounts in local form, live events often in global form."""
+    if one == other:
+        return True
+    if not (is_canvas_id(one) and is_canvas_id(other)):
+        return False
+    return int(one) % SHARD_FACTOR == int(other) % SHARD_FACTOR
+
+
 def aggregate_id(root_account: str, kind: str, canvas_id: str) -> uuid.UUID:
     """Deterministic aggregate id from (root account, kind of entity, Canvas id)."""
     return uuid.uuid5(AGGREGATE_NAMESPACE, f"{root_account}/{kind}/{canvas_id}")

@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from domain.ids import same_local_id
+
 KEY_LENGTH = {"day": 10, "hour": 13}
 """A period key's length: `2025-03-01` or `2025-03-01T14`."""
 
@@ -26,12 +28,8 @@ class GapSettings:
 
 
 def same_root_account(found: str, wanted: str) -> bool:
-    """`21070000000000001` and `1` name the same root account (global = shard * 10^13 + local)."""
-    if found == wanted:
-        return True
-    if found.isdigit() and wanted.isdigit():
-        return int(found) % 10**13 == int(wanted) % 10**13
-    return False
+    """A root account asked for in either form (`domain.ids.same_local_id`)."""
+    return same_local_id(found, wanted)
 
 
 def period_key(seconds: float, by: str) -> str:

@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from domain.ids import SHARD_FACTOR
+
 _FLOATS = ("score", "possible", "percent", "original_score", "original_possible", "points")
 _BOOLS = ("mastery", "original_mastery", "hide_points", "hidden")
 _INTS = ("attempt", "calculation_int")
@@ -39,7 +41,7 @@ def local_id(value: Any) -> str:
         number = int(value)
     except (TypeError, ValueError):
         raise ValueError(f"id {value!r} is not a number") from None
-    return str(number % 10**13) if number >= 10**13 else str(number)
+    return str(number % SHARD_FACTOR) if number >= SHARD_FACTOR else str(number)
 
 
 def typed_values(values: dict[str, Any]) -> dict[str, Any]:

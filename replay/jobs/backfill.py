@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 
+from domain.ids import same_local_id
 from projections.provenance import BACKFILL_PRODUCER
 from replay.ingest.cd2 import GROUPS, OUTCOMES, PROFICIENCIES, Cd2Row, SnapshotError
 from replay.ingest.cd2_values import time_text
@@ -181,7 +182,7 @@ def _root_account(row: Cd2Row, roots: list[str]) -> str | None:
     if local is None:
         return roots[0] if len(roots) == 1 else None
     for root in roots:
-        if root == local or (root.isdigit() and int(root) % 10**13 == int(local)):
+        if same_local_id(root, str(local)):
             return root
     return str(local)
 

@@ -27,6 +27,8 @@ from typing import Any
 
 import orjson
 
+from domain.ids import SHARD_FACTOR
+
 Event = dict[str, Any]
 
 PART_ROWS = 100_000
@@ -245,7 +247,7 @@ class SnapshotBuilder:
 
 
 def _local(value: Any) -> int | None:
-    return None if value is None else int(value) % 10**13
+    return None if value is None else int(value) % SHARD_FACTOR
 
 
 def _seconds(event_time: str) -> str:

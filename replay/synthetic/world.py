@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from domain.ids import is_canvas_id
+from domain.ids import SHARD_FACTOR, is_canvas_id
 
 Event = dict[str, Any]
 Item = tuple[int, int, int, Event]  # (event_time ms, stream number, sequence, envelope)
@@ -45,7 +45,7 @@ TEACHERS = ("maria.silva", "john.okafor", "li.wang", "ana.kowalski", "sam.taylor
 
 BASE_META: dict[str, str] = {
     "producer": "canvas",
-    "root_account_id": str(SHARD * 10**13 + ROOT_ACCOUNT),
+    "root_account_id": str(SHARD * SHARD_FACTOR + ROOT_ACCOUNT),
     "root_account_lti_guid": f"{ROOT_UUID}.{HOST}",
     "root_account_uuid": ROOT_UUID,
 }
@@ -67,7 +67,7 @@ ID_KEYS = (
 
 def gid(local: int) -> str:
     """Global id: shard * 10^13 + local, as metadata carries it."""
-    return str(SHARD * 10**13 + local)
+    return str(SHARD * SHARD_FACTOR + local)
 
 
 def canvas_uuid(*parts: object) -> str:

@@ -11,6 +11,7 @@ from domain.ids import (
     local_id,
     normalise_id,
     normalise_ids,
+    same_local_id,
     shard_of,
 )
 
@@ -103,3 +104,20 @@ def test_aggregate_ids_are_deterministic_and_distinct_by_kind() -> None:
 
 def test_ids_sort_numerically_like_canvas_database_order() -> None:
     assert sorted(["10", "9", "100"], key=id_sort_key) == ["9", "10", "100"]
+
+
+def test_an_id_in_global_and_in_local_form_names_the_same_object() -> None:
+    assert same_local_id("21070000000000001", "1")
+    assert same_local_id("1", "21070000000000001")
+    assert same_local_id("565", "565")
+    assert same_local_id("10000000000000", "0")  # exactly one shard: local id 0
+    assert not same_local_id("21070000000000001", "2")
+    assert not same_local_id("21070000000000001", "21070000000000002")
+    assert not same_local_id("1", "10")
+
+
+def test_only_canvas_ids_are_compared_as_numbers() -> None:
+    assert same_local_id("acct", "acct")  # equal text is the same, whatever it is
+    assert not same_local_id("\u0661", "1")  # an Arabic-Indic digit is not a Canvas id
+    assert not same_local_id("1", "\u0661")
+    assert not same_local_id("01x", "1")

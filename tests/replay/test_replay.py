@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import copy
 import gzip
 import os
 from pathlib import Path
@@ -229,8 +230,8 @@ def test_the_summary_lists_what_a_directory_held_that_was_not_read(
 def test_assume_utc_stores_a_dump_re_exported_without_time_zones(
     tmp_path: Path, reference_payloads_by_name: dict[str, Any]
 ) -> None:
-    envelope = reference_payloads_by_name["learning_outcome_created"]
-    envelope["metadata"]["event_time"] = "2024-09-02 10:30:00"
+    envelope = copy.deepcopy(reference_payloads_by_name["learning_outcome_created"])
+    envelope["metadata"]["event_time"] = "2024-09-02 10:30:00"  # the fixture is shared
     dump = write_jsonl(tmp_path / "reexported.jsonl", [envelope])
 
     refused = replay_json(tmp_path / "a", dump)
