@@ -128,16 +128,6 @@ class MasteryLog(Application[UUID]):
                 found.add(aggregate)
         return found
 
-    def record(self, aggregates: Iterable[CanvasEntity]) -> None:
-        """Append the pending events of these aggregates, in one transaction.
-
-        `Application.save()` does the same but checks every object against runtime
-        protocols, which costs more than the insert itself on large batches.
-        """
-        events = [event for aggregate in aggregates for event in aggregate.collect_events()]
-        if events:
-            self.events.put(events)
-
     def recorded(self, aggregate: UUID) -> Recorded:
         """An aggregate's last version and fingerprints, from its stored events (those
         `existing_ids` fetched, else read now), without building the aggregate."""
@@ -174,7 +164,11 @@ class MasteryLog(Application[UUID]):
         ]
 
     def insert_stored(self, events: Sequence[StoredEvent]) -> None:
-        """Append these stored events in one transaction (IntegrityError if a key is taken)."""
+        """Append these stored events in one transaction (IntegrityError if a key is taken).
+
+        Straight to the recorder: `Application.save()` would check every object against
+        runtime protocols, which costs more than the insert itself on large batches.
+        """
         if events:
             self.recorder.insert_events(list(events))
 
