@@ -190,6 +190,18 @@ class CanvasEntity(Aggregate):
         self._fingerprints.add(event.fingerprint)
 
 
+def change_state(event: CanvasEvent, recorded_at: datetime) -> dict[str, Any]:
+    """The fields a recorded change stores, in the order its domain event holds them
+    (`ChangeRecorded`; the first event adds `originator_topic` after `timestamp`): so
+    that a writer may encode the stored state without building the event."""
+    return {
+        "timestamp": event.event_time,
+        "canvas_id": event.entity_id,
+        "root_account": event.root_account,
+        **_change_fields(event, recorded_at),
+    }
+
+
 def _change_fields(event: CanvasEvent, recorded_at: datetime) -> dict[str, Any]:
     return {
         "canvas_event": event.name,

@@ -2,12 +2,13 @@
 
 The loop a replay spends its life in, so it is built for throughput: events are
 validated once, grouped in batches of thousands, and each batch is one transaction.
-Aggregates stay in a bounded LRU cache between batches; those not in the cache are
-looked up for a whole batch in one query, and only loaded when the log really has
-them. Memory stays bounded however large the dump.
+Writing needs of an aggregate only its last version and its deliveries' fingerprints
+(`Recorded`), not its timeline, so that is what a bounded LRU cache keeps between
+batches; those not in the cache are looked up for a whole batch in one query, and only
+loaded when the log really has them. Memory stays bounded however large the dump.
 
 Exactly once: a delivery's fingerprint is part of its aggregate's state, so a
-duplicate is recognised by the aggregate itself, in this run or any later one. A
+duplicate is recognised from the aggregate's stored events, in this run or any later one. A
 replay killed mid-batch loses that batch's transaction and nothing else; running it
 again records what is missing and skips what is there.
 """
@@ -21,21 +22,29 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from time import perf_counter
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, StoredEvent
 
-from domain.aggregates import AGGREGATE_CLASSES, CanvasEntity
+from domain.aggregates import AGGREGATE_CLASSES, CanvasEntity, change_state
 from domain.events import CanvasEvent
 from replay.ingest.parsing import ParsedBatch, StrictModeStop, parse_records
-from replay.store.log import MasteryLog
+from replay.store.log import MasteryLog, Recorded
 
 __all__ = ["Ingestor", "ReplaySummary", "StrictModeStop"]
 from replay.ingest.sources import RawRecord
 from replay.store.quarantine import Quarantine
 
 Clock = Callable[[], datetime]
+Cached = TypeVar("Cached", Recorded, CanvasEntity)
+
+ROWS_WITHOUT_AGGREGATES = True
+"""The appender builds each stored event's row itself, keeping per aggregate only its
+last version and fingerprints (`replay.store.log.Recorded`). False: it folds every
+event into the library's aggregate and domain event objects, which the mapper then
+encodes; the rows are byte for byte the same (a test compares both), for more CPU
+and memory (README, Performance): kept for that comparison."""
 
 DEFAULT_BATCH_SIZE = 2_000
 DEFAULT_CACHE_SIZE = 20_000
@@ -114,7 +123,10 @@ class Ingestor:
         self.clock = clock
         self.batch_size = batch_size
         self.cache_size = cache_size
-        self._cache: OrderedDict[UUID, CanvasEntity] = OrderedDict()
+        self.rows_without_aggregates = ROWS_WITHOUT_AGGREGATES
+        # Bounded LRU caches, by aggregate id; only the one of the path in use fills.
+        self._records: OrderedDict[UUID, Recorded] = OrderedDict()
+        self._aggregates: OrderedDict[UUID, CanvasEntity] = OrderedDict()
 
     def ingest(
         self,
@@ -172,7 +184,8 @@ class Ingestor:
     def forget(self) -> None:
         """Drop every cached aggregate: after a failed transaction they may hold
         events that were never stored; the next batch reloads them from the log."""
-        self._cache.clear()
+        self._records.clear()
+        self._aggregates.clear()
 
     def _append(
         self,
@@ -188,14 +201,16 @@ class Ingestor:
             outcome = Counter[str]()
             if verdicts is not None:
                 verdicts.clear()
-            touched = self._apply(batch, outcome, verdicts)
+            apply = self._apply_rows if self.rows_without_aggregates else self._apply
+            touched, rows = apply(batch, outcome, verdicts)
             try:
-                self.log.record(touched)
+                self.log.insert_stored(rows)
             except IntegrityError:
                 # Another process appended to one of these aggregates: forget our
                 # copies, reload them from the log and decide again.
-                for aggregate in touched:
-                    self._cache.pop(aggregate.id, None)
+                for key in touched:
+                    self._records.pop(key, None)
+                    self._aggregates.pop(key, None)
                 if attempt == SAVE_ATTEMPTS:
                     raise
                 # Jittered backoff, so that writers racing for the same aggregates
@@ -211,24 +226,86 @@ class Ingestor:
                 summary.appended_by_type[name[5:]] += count
         self.quarantine.add_duplicates(self._recorded_at, self._batch_duplicates)
         self.quarantine.flush()
-        while len(self._cache) > self.cache_size:
-            self._cache.popitem(last=False)
+        for cache in (self._records, self._aggregates):
+            while len(cache) > self.cache_size:
+                cache.popitem(last=False)
+
+    def _apply_rows(
+        self,
+        batch: list[CanvasEvent],
+        outcome: Counter[str],
+        verdicts: list[bool] | None = None,
+    ) -> tuple[set[UUID], list[StoredEvent]]:
+        """Decide each event (new, or a duplicate) from the aggregates' compact records
+        and build the rows to store; returns the keys touched and the rows."""
+        recorded_at = self._start_batch()
+        keys = self._keys_of(batch)
+        cache, row_of = self._records, self.log.row_of
+        self._load_missing(keys, cache, self.log.recorded)
+        # Rows grouped by aggregate, in the order aggregates are first touched: the order
+        # the library stores a transaction's events in (and so their positions).
+        rows: dict[UUID, list[StoredEvent]] = {}
+        for event, key in zip(batch, keys, strict=True):
+            known = cache.get(key)
+            if known is None:
+                known = cache[key] = Recorded(0, set())
+            elif event.fingerprint in known.fingerprints:
+                self._count(event, outcome, verdicts, appended=False)
+                continue
+            else:
+                cache.move_to_end(key)
+            known.version += 1
+            known.fingerprints.add(event.fingerprint)
+            kind = AGGREGATE_CLASSES[event.kind]
+            row = row_of(kind, key, known.version, change_state(event, recorded_at))
+            rows.setdefault(key, []).append(row)
+            self._count(event, outcome, verdicts, appended=True)
+        return set(rows), [row for of_one in rows.values() for row in of_one]
+
+    def _start_batch(self) -> datetime:
+        self._recorded_at = self.clock()
+        self._batch_duplicates = Counter[tuple[str, str]]()
+        return self._recorded_at
+
+    @staticmethod
+    def _keys_of(batch: list[CanvasEvent]) -> list[UUID]:
+        return [
+            AGGREGATE_CLASSES[event.kind].id_for(event.root_account, event.entity_id)
+            for event in batch
+        ]
+
+    def _count(
+        self,
+        event: CanvasEvent,
+        outcome: Counter[str],
+        verdicts: list[bool] | None,
+        *,
+        appended: bool,
+    ) -> None:
+        if verdicts is not None:
+            verdicts.append(appended)
+        if not appended:
+            outcome["duplicates"] += 1
+            self._batch_duplicates[event.name, event.root_account] += 1
+            return
+        outcome["appended"] += 1
+        outcome["type:" + event.name] += 1
+        if event.legacy:
+            outcome["legacy"] += 1
 
     def _apply(
         self,
         batch: list[CanvasEvent],
         outcome: Counter[str],
         verdicts: list[bool] | None = None,
-    ) -> list[CanvasEntity]:
-        recorded_at = self._recorded_at = self.clock()
-        self._batch_duplicates = Counter[tuple[str, str]]()
-        keys = [
-            AGGREGATE_CLASSES[event.kind].id_for(event.root_account, event.entity_id)
-            for event in batch
-        ]
-        self._load_missing(keys)
+    ) -> tuple[set[UUID], list[StoredEvent]]:
+        """The library's way: fold each event into its aggregate, then map the pending
+        domain events to rows (kept to check that `_apply_rows` writes the same)."""
+        recorded_at = self._start_batch()
+        keys = self._keys_of(batch)
+        cache = self._aggregates
+        self._load_missing(keys, cache, self.log.get_entity)
         touched: dict[UUID, CanvasEntity] = {}
-        cache = self._cache
         for event, key in zip(batch, keys, strict=True):
             aggregate = cache.get(key)
             if aggregate is None:
@@ -239,23 +316,16 @@ class Ingestor:
             elif aggregate.record(event, recorded_at):
                 cache.move_to_end(key)
             else:
-                outcome["duplicates"] += 1
-                if verdicts is not None:
-                    verdicts.append(False)
-                self._batch_duplicates[event.name, event.root_account] += 1
+                self._count(event, outcome, verdicts, appended=False)
                 continue
-            if verdicts is not None:
-                verdicts.append(True)
-            outcome["appended"] += 1
-            outcome["type:" + event.name] += 1
-            if event.legacy:
-                outcome["legacy"] += 1
+            self._count(event, outcome, verdicts, appended=True)
             touched[key] = aggregate
-        return list(touched.values())
+        return set(touched), self.log.stored_events_of(touched.values())
 
-    def _load_missing(self, keys: list[UUID]) -> None:
-        """Bring into the cache the aggregates of this batch that the log already has."""
-        cache = self._cache
+    def _load_missing(
+        self, keys: list[UUID], cache: OrderedDict[UUID, Cached], load: Callable[[UUID], Cached]
+    ) -> None:
+        """Bring into the cache what the log already has of this batch's aggregates."""
         missing = {key for key in keys if key not in cache}
         for key in self.log.existing_ids(missing):
-            self._cache[key] = self.log.get_entity(key)
+            cache[key] = load(key)

@@ -27,7 +27,7 @@ from eventsourcing.persistence import (
     Transcoder,
 )
 from eventsourcing.sqlite import SQLiteApplicationRecorder
-from eventsourcing.utils import retry
+from eventsourcing.utils import get_topic, retry
 
 from domain.aggregates import CanvasEntity
 from replay.store import log_sql
@@ -67,6 +67,16 @@ class StoredRow:
     originator_version: int
     topic: str
     state: bytes
+
+
+@dataclass(slots=True)
+class Recorded:
+    """What the appender must know of an aggregate to extend it: the version of its last
+    event and the fingerprints of the deliveries it holds (to recognise a duplicate).
+    Much smaller and cheaper than the aggregate itself, whose timeline only readers need."""
+
+    version: int
+    fingerprints: set[str]
 
 
 class LogConflict(Exception):
@@ -118,15 +128,49 @@ class MasteryLog(Application[UUID]):
                 found.add(aggregate)
         return found
 
-    def record(self, aggregates: Iterable[CanvasEntity]) -> None:
-        """Append the pending events of these aggregates, in one transaction.
+    def recorded(self, aggregate: UUID) -> Recorded:
+        """An aggregate's last version and fingerprints, from its stored events (those
+        `existing_ids` fetched, else read now), without building the aggregate."""
+        stored = self._prefetched.pop(aggregate, None)
+        if stored is None:
+            stored = list(self.recorder.select_events(aggregate))
+        fingerprints = {self.decode(event.state)["fingerprint"] for event in stored}
+        return Recorded(max(event.originator_version for event in stored), fingerprints)
 
-        `Application.save()` does the same but checks every object against runtime
-        protocols, which costs more than the insert itself on large batches.
+    def row_of(
+        self, kind: type[CanvasEntity], aggregate: UUID, version: int, change: dict[str, Any]
+    ) -> StoredEvent:
+        """The stored event that recording `change` (`change_state`) as `version` of an
+        aggregate of `kind` gives: the bytes the library's mapper writes for the domain
+        event, made without the aggregate or the event object."""
+        first = version == kind.INITIAL_VERSION
+        event_class = kind.FirstChangeRecorded if first else kind.ChangeRecorded
+        state = (
+            {"timestamp": change["timestamp"], "originator_topic": get_topic(kind), **change}
+            if first
+            else change
+        )
+        mapper = self.mapper
+        encoded = mapper.transcoder.encode(state)
+        if mapper.compressor is not None:
+            encoded = mapper.compressor.compress(encoded)
+        return StoredEvent(aggregate, version, get_topic(event_class), encoded)
+
+    def stored_events_of(self, aggregates: Iterable[CanvasEntity]) -> list[StoredEvent]:
+        """The pending events of these aggregates, as the library's mapper stores them."""
+        to_stored = self.mapper.to_stored_event
+        return [
+            to_stored(event) for aggregate in aggregates for event in aggregate.collect_events()
+        ]
+
+    def insert_stored(self, events: Sequence[StoredEvent]) -> None:
+        """Append these stored events in one transaction (IntegrityError if a key is taken).
+
+        Straight to the recorder: `Application.save()` would check every object against
+        runtime protocols, which costs more than the insert itself on large batches.
         """
-        events = [event for aggregate in aggregates for event in aggregate.collect_events()]
         if events:
-            self.events.put(events)
+            self.recorder.insert_events(list(events))
 
     def get_entity(self, aggregate: UUID) -> CanvasEntity:
         stored = self._prefetched.pop(aggregate, None)
