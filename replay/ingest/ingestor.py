@@ -25,12 +25,10 @@ from time import perf_counter
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.persistence import IntegrityError, StoredEvent
-
 from domain.aggregates import AGGREGATE_CLASSES, CanvasEntity, change_state
 from domain.events import CanvasEvent
 from replay.ingest.parsing import ParsedBatch, StrictModeStop, parse_records
-from replay.store.log import MasteryLog, Recorded
+from replay.store.log import LogConflict, MasteryLog, Recorded, StoredEvent
 
 __all__ = ["Ingestor", "ReplaySummary", "StrictModeStop"]
 from replay.ingest.sources import RawRecord
@@ -205,7 +203,7 @@ class Ingestor:
             touched, rows = apply(batch, outcome, verdicts)
             try:
                 self.log.insert_stored(rows)
-            except IntegrityError:
+            except LogConflict:
                 # Another process appended to one of these aggregates: forget our
                 # copies, reload them from the log and decide again.
                 for key in touched:

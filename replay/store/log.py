@@ -23,8 +23,10 @@ from eventsourcing.persistence import (
     InterfaceError,
     Mapper,
     OperationalError,
-    StoredEvent,
     Transcoder,
+)
+from eventsourcing.persistence import (
+    StoredEvent as StoredEvent,  # re-exported: a row of the log, as the ingest builds it
 )
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from eventsourcing.utils import get_topic, retry
@@ -164,13 +166,14 @@ class MasteryLog(Application[UUID]):
         ]
 
     def insert_stored(self, events: Sequence[StoredEvent]) -> None:
-        """Append these stored events in one transaction (IntegrityError if a key is taken).
-
-        Straight to the recorder: `Application.save()` would check every object against
-        runtime protocols, which costs more than the insert itself on large batches.
-        """
-        if events:
+        """Append these stored events in one transaction; LogConflict if a key is taken
+        (another writer appended to one of these aggregates first)."""
+        if not events:
+            return
+        try:
             self.recorder.insert_events(list(events))
+        except IntegrityError as error:
+            raise LogConflict(str(error)) from error
 
     def get_entity(self, aggregate: UUID) -> CanvasEntity:
         stored = self._prefetched.pop(aggregate, None)
@@ -220,14 +223,12 @@ class MasteryLog(Application[UUID]):
     def insert_rows(self, rows: Sequence[StoredRow]) -> None:
         """Store these events as they are, in one transaction (new positions); LogConflict
         if one of their keys is taken."""
-        events = [
-            StoredEvent(row.originator_id, row.originator_version, row.topic, row.state)
-            for row in rows
-        ]
-        try:
-            self.recorder.insert_events(events)
-        except IntegrityError as error:
-            raise LogConflict(str(error)) from error
+        self.insert_stored(
+            [
+                StoredEvent(row.originator_id, row.originator_version, row.topic, row.state)
+                for row in rows
+            ]
+        )
 
     def count_events(self) -> int:
         """How many events the log holds (not its last position: positions may have gaps)."""

@@ -68,11 +68,14 @@ def test_posting_a_dump_equals_replaying_it(tmp_path: Path) -> None:
 def test_the_read_models_follow_within_a_second(tmp_path: Path) -> None:
     lines = dump_lines()[:40]
     with server_in_thread(tmp_path / "store", accept_unsigned=True) as (base, live):
+        import time
+
+        started = time.monotonic()  # the follower's process first starts (a second or so)
+        while live.follower.lag is None and time.monotonic() - started < 30:
+            time.sleep(0.05)
         for line in lines:
             assert CLIENT.post(f"{base}/events", content=line).status_code == 200
         appended = live.intake.counts.appended
-        import time
-
         deadline = time.monotonic() + 1.5
         while time.monotonic() < deadline:
             lag = live.follower.lag
