@@ -14,12 +14,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from domain.ids import InvalidId, local_id, normalise_id, normalise_ids, shard_of
 from domain.kinds import EntityKind
 from domain.payloads import (
-    OUT_OF_RANGE_ERRORS,
     CalculationMethodBody,
     LinkBody,
     Metadata,
@@ -29,7 +28,8 @@ from domain.payloads import (
     ResultBody,
     json_ready,
 )
-from domain.rejections import Rejection
+from domain.rejections import Refused, Rejection
+from domain.validation import validate
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +117,7 @@ def parse_event(
     reads times without a time zone as UTC (else they are refused, with a hint).
 
     Each step hands the next what it needs; a step that refuses the event raises
-    `_Refused`, and the first refusal is the answer. Every event of a replay passes
+    `Refused`, and the first refusal is the answer. Every event of a replay passes
     here, so the steps are plain calls, with no object built to chain them.
     """
     try:
@@ -127,13 +127,13 @@ def parse_event(
         name, event_type, metadata_in, body_in = head
         body_in, legacy = _identify_entity(name, event_type, body_in)
         metadata_in, body_in = _normalise_ids(name, metadata_in, body_in)
-        metadata, body_model, raw_event_time = _validate(
-            name, event_type, metadata_in, body_in, assume_utc
+        metadata, body_model, raw_event_time = validate(
+            name, event_type.body_model, metadata_in, body_in, assume_utc
         )
         event_time = _plausible_event_time(name, metadata, raw_event_time, now)
         body = json_ready(body_model)
         _check_workflow_state(name, body)
-    except _Refused as refused:
+    except Refused as refused:
         return refused.rejection
     canonical_time = event_time.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     fingerprint = fingerprint_of(name, canonical_time, body)
@@ -154,38 +154,25 @@ _Envelope = tuple[str, EventType, dict[str, Any], dict[str, Any]]
 """A Learning event's name, type, metadata and body, as they came (not validated yet)."""
 
 
-class _Refused(Exception):
-    """Raised by a step of parse_event with the rejection that ends the judgement.
-
-    An exception rather than a returned value: entering a `try` costs nothing on the
-    path every valid event takes, where a result checked after each step would cost a
-    test per step, per event.
-    """
-
-    def __init__(self, rejection: Rejection) -> None:
-        super().__init__(rejection)
-        self.rejection = rejection
-
-
 def _read_envelope(envelope: Mapping[str, Any]) -> _Envelope | NotLearning:
     """The parts of a Learning event, or the other Canvas type this is: checked before any
     validation, so that another type or a malformed envelope is answered cheaply."""
     metadata_in = envelope.get("metadata")
     if not isinstance(metadata_in, dict):
-        raise _Refused(Rejection("missing-metadata", "the event has no 'metadata' object"))
+        raise Refused(Rejection("missing-metadata", "the event has no 'metadata' object"))
     name = metadata_in.get("event_name")
     if name is None:
-        raise _Refused(Rejection("missing-event-name", "metadata.event_name is missing"))
+        raise Refused(Rejection("missing-event-name", "metadata.event_name is missing"))
     if not isinstance(name, str):
-        raise _Refused(Rejection("wrong-type", "metadata.event_name is not a string"))
+        raise Refused(Rejection("wrong-type", "metadata.event_name is not a string"))
     event_type = EVENT_TYPES.get(name)
     if event_type is None:
         return NotLearning(name)
     if metadata_in.get("event_time") is None:
-        raise _Refused(Rejection("missing-event-time", f"{name}: metadata.event_time is missing"))
+        raise Refused(Rejection("missing-event-time", f"{name}: metadata.event_time is missing"))
     body_in = envelope.get("body")
     if not isinstance(body_in, dict):
-        raise _Refused(Rejection("missing-body", f"{name}: the event has no 'body' object"))
+        raise Refused(Rejection("missing-body", f"{name}: the event has no 'body' object"))
     return name, event_type, metadata_in, body_in
 
 
@@ -198,7 +185,7 @@ def _identify_entity(
     if event_type.kind is EntityKind.RESULT:
         return _lift_legacy_result(body_in)
     if body_in.get(event_type.id_field) is None:
-        raise _Refused(
+        raise Refused(
             Rejection("missing-entity-id", f"{name}: body.{event_type.id_field} is missing")
         )
     return body_in, False
@@ -212,43 +199,12 @@ def _normalise_ids(
     try:
         metadata_in = normalise_ids(metadata_in)
     except InvalidId as error:
-        raise _Refused(Rejection("wrong-type", f"{name}: metadata.{error}")) from None
+        raise Refused(Rejection("wrong-type", f"{name}: metadata.{error}")) from None
     try:
         body_in = normalise_ids(body_in)
     except InvalidId as error:
-        raise _Refused(Rejection("wrong-type", f"{name}: body.{error}")) from None
+        raise Refused(Rejection("wrong-type", f"{name}: body.{error}")) from None
     return metadata_in, body_in
-
-
-def _validate(
-    name: str,
-    event_type: EventType,
-    metadata_in: dict[str, Any],
-    body_in: dict[str, Any],
-    assume_utc: bool,
-) -> tuple[Metadata, BaseModel, Any]:
-    """The validated metadata and body, and the event time as it was sent (for messages).
-
-    With `assume_utc`, a part refused only for times without a time zone is given "Z"
-    and validated again: metadata, then body, may each need it, hence three passes.
-    """
-    for _attempt in range(3):
-        try:
-            metadata = Metadata.model_validate(metadata_in)
-            body_model = event_type.body_model.model_validate(body_in)
-            break
-        except ValidationError as error:
-            naive = _naive_times(error)
-            if not (assume_utc and naive):
-                part = "metadata" if _in_metadata(error) else "body"
-                raise _Refused(_rejection_from(name, error, part)) from None
-            if _in_metadata(error):
-                metadata_in = _as_utc(metadata_in, naive)
-            else:
-                body_in = _as_utc(body_in, naive)
-    else:  # pragma: no cover - every naive time was made UTC on an earlier pass
-        raise _Refused(Rejection("wrong-type", f"{name}: times without a time zone"))
-    return metadata, body_model, metadata_in["event_time"]
 
 
 def _plausible_event_time(
@@ -261,7 +217,7 @@ def _plausible_event_time(
     except OverflowError:  # year 1 with a positive offset, year 9999 with a negative one
         event_time = EARLIEST_EVENT_TIME - FUTURE_TOLERANCE
     if event_time < EARLIEST_EVENT_TIME or event_time > now + FUTURE_TOLERANCE:
-        raise _Refused(
+        raise Refused(
             Rejection(
                 "implausible-event-time",
                 f"{name}: event_time {raw_event_time} is before 2000 or in the future",
@@ -275,7 +231,7 @@ def _check_workflow_state(name: str, body: Mapping[str, Any]) -> None:
     any other value as active (see WORKFLOW_STATES)."""
     state = body.get("workflow_state")
     if state is not None and state not in WORKFLOW_STATES:
-        raise _Refused(
+        raise Refused(
             Rejection(
                 "unknown-workflow-state",
                 f"{name}: body.workflow_state {state!r} is not one of Canvas's states "
@@ -352,64 +308,6 @@ def _legacy_result_key(body: Mapping[str, Any], fingerprint: str) -> str:
         for key in ("learning_outcome_id", "result_context_id", "title", "created_at")
     ]
     return "legacy-" + hashlib.blake2b("\x00".join(parts).encode(), digest_size=10).hexdigest()
-
-
-NAIVE_TIME_HINT = (
-    "; Canvas sends UTC times: if this dump was re-exported without time zones, replay it "
-    "with --assume-utc"
-)
-
-
-def _naive_times(error: ValidationError) -> list[tuple[int | str, ...]]:
-    """Where the validation found a time without a time zone (rare: only on failure)."""
-    return [
-        item["loc"]
-        for item in error.errors(include_url=False)
-        if item["type"] == "timezone_aware" and isinstance(item["input"], str)
-    ]
-
-
-def _as_utc(data: dict[str, Any], places: list[tuple[int | str, ...]]) -> dict[str, Any]:
-    """A copy of `data` whose times at `places` say UTC ("Z" appended), copying only
-    the containers on the way to them."""
-    root: Any = dict(data)
-    for place in places:
-        node = root
-        for step in place[:-1]:
-            child = node[step]
-            node[step] = child = dict(child) if isinstance(child, dict) else list(child)
-            node = child
-        node[place[-1]] = node[place[-1]] + "Z"
-    copied: dict[str, Any] = root
-    return copied
-
-
-def _in_metadata(error: ValidationError) -> bool:
-    return error.title == Metadata.__name__
-
-
-def _rejection_from(name: str, error: ValidationError, part: str) -> Rejection:
-    problems = []
-    for item in error.errors(include_url=False)[:3]:
-        where = ".".join(str(step) for step in (part, *item["loc"]))
-        message = item["msg"]
-        if isinstance(item.get("ctx", {}).get("error"), InvalidId):
-            message = str(item["ctx"]["error"])
-        problems.append(f"{where}: {message}")
-    more = error.error_count() - len(problems)
-    detail = "; ".join(problems) + (f" (and {more} more)" if more > 0 else "")
-    if _naive_times(error):
-        detail += NAIVE_TIME_HINT
-    return Rejection(_reason_of(error), f"{name}: {detail}")
-
-
-def _reason_of(error: ValidationError) -> str:
-    types = {item["type"] for item in error.errors(include_url=False)}
-    if "missing" in types:
-        return "missing-entity-id"
-    if types <= OUT_OF_RANGE_ERRORS:
-        return "out-of-range"
-    return "wrong-type"
 
 
 __all__ = [

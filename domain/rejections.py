@@ -19,6 +19,19 @@ class Rejection:
         return f"{self.reason}: {self.detail}"
 
 
+class Refused(Exception):
+    """Raised by a step of `domain.events.parse_event` with the rejection that ends the judgement.
+
+    An exception rather than a returned value: entering a `try` costs nothing on the
+    path every valid event takes, where a result checked after each step would cost a
+    test per step, per event.
+    """
+
+    def __init__(self, rejection: Rejection) -> None:
+        super().__init__(rejection)
+        self.rejection = rejection
+
+
 REASONS: dict[str, str] = {
     "not-json": "the line is not JSON",
     "invalid-utf8": "the line is not UTF-8",

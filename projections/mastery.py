@@ -45,6 +45,7 @@ from projections.schema import (
     upsert_rows,
 )
 from projections.settings import NOW, SettingsResolver
+from projections.touched_rollups import keep_latest_causes, keys_in_scope, keys_of_results
 from projections.unprojectable import Rows, Unprojectable, column_kinds, screen
 from projections.unprojectable import record as record_unprojectable
 
@@ -94,9 +95,9 @@ class MasteryProjector:
         # A result whose versions name another student, outcome or course (colliding
         # ids) leaves that rollup too: touch every key the result has versions in.
         causes = batch.causes
-        _keep_latest_causes(causes, _keys_of_results(db, batch.result_changes))
-        _keep_latest_causes(
-            causes, _keys_in_scope(db, batch.outcomes, batch.courses, batch.root_accounts)
+        keep_latest_causes(causes, keys_of_results(db, batch.result_changes))
+        keep_latest_causes(
+            causes, keys_in_scope(db, batch.outcomes, batch.courses, batch.root_accounts)
         )
         if batch.outcomes or batch.courses or batch.root_accounts:
             self._resolvers.pop(db, None)
@@ -202,15 +203,6 @@ def _add_rows(batch: _Batch, change: StoredChange, screened: Rows) -> dict[str, 
     return account_row
 
 
-def _keep_latest_causes(
-    causes: dict[RollupKey, StoredChange], more: dict[RollupKey, StoredChange]
-) -> None:
-    """Add `more` to `causes`; a key in both keeps the later change as its cause."""
-    for key, cause in more.items():
-        if key not in causes or causes[key].position < cause.position:
-            causes[key] = cause
-
-
 def _rows_of(change: StoredChange) -> Rows:
     """The change's version row, then what it reveals of the account chain."""
     rows: Rows = []
@@ -225,50 +217,6 @@ def _rows_of(change: StoredChange) -> Rows:
 
 
 _COLUMN_KINDS = column_kinds(TABLES)
-
-
-KEYS_OF_BATCH_RESULTS = (
-    "SELECT DISTINCT r.root_account, r.result_id, r.user_uuid, r.outcome_id, "
-    "r.context_type, r.context_id FROM temp.batch_results b "
-    "CROSS JOIN result_versions r "
-    "ON r.result_id = b.result_id AND r.root_account = b.root_account"
-)
-"""The versions of a batch's results, looked up by index. CROSS JOIN keeps the batch as
-the outer loop: with a plain JOIN SQLite, knowing nothing of the temporary table's
-size, chose to scan every version and probe the batch, so that each batch of a live
-follower or of a replay into an existing store cost time in the size of the store."""
-
-
-def _keys_of_results(
-    db: sqlite_utils.Database, changes: list[StoredChange]
-) -> dict[RollupKey, StoredChange]:
-    """Every rollup key in which the results of these changes have a version."""
-    if not changes:
-        return {}
-    latest: dict[tuple[str, str], StoredChange] = {}
-    for change in changes:
-        latest[(change.root_account, change.canvas_id)] = change
-    db.execute("CREATE TEMP TABLE IF NOT EXISTS batch_results (root_account, result_id)")
-    db.execute("DELETE FROM temp.batch_results")
-    db.conn.executemany("INSERT INTO temp.batch_results VALUES (?, ?)", list(latest))
-    keys: dict[RollupKey, StoredChange] = {}
-    keys_of: dict[tuple[str, str], set[RollupKey | None]] = {}
-    for row in db.execute(KEYS_OF_BATCH_RESULTS):
-        root_account, result_id, user_uuid, outcome_id, context_type, context_id = row
-        found = keys_of.setdefault((root_account, result_id), set())
-        if user_uuid is None or outcome_id is None or context_id is None:
-            found.add(None)  # a version in no rollup: as the latest, it leaves its key
-            continue
-        key = (root_account, user_uuid, outcome_id, context_type, context_id)
-        keys[key] = latest[(root_account, result_id)]
-        found.add(key)
-    # Remember the (rare) results whose versions name several keys, or a key and none:
-    # recomputing a rollup must then look at all their versions, not only its own rows.
-    db.conn.executemany(
-        "INSERT OR IGNORE INTO moved_results (root_account, result_id) VALUES (?, ?)",
-        [result for result, found in keys_of.items() if len(found) > 1],
-    )
-    return keys
 
 
 def _tracked_position(db: sqlite_utils.Database) -> int:
@@ -374,42 +322,3 @@ def _learn_account(
         row,
     )
     return cursor.rowcount > 0
-
-
-def _keys_in_scope(
-    db: sqlite_utils.Database,
-    outcomes: dict[tuple[str, str], StoredChange],
-    courses: dict[tuple[str, str], StoredChange],
-    root_accounts: dict[str, StoredChange],
-) -> dict[RollupKey, StoredChange]:
-    """Every rollup a change of an outcome, a course or a root account affects."""
-    # The rollups that exist: rollups not computed yet are pending already, and are
-    # computed at the end of the catch-up with the settings in force then.
-    select = f"SELECT {ROLLUP_KEY_SQL} FROM rollups WHERE "
-    keys: dict[RollupKey, StoredChange] = {}
-
-    def add(rows: Any, cause: StoredChange) -> None:
-        for row in rows:
-            key: RollupKey = tuple(row)
-            if key not in keys or keys[key].position < cause.position:
-                keys[key] = cause
-
-    for root_account, cause in root_accounts.items():
-        add(db.execute(select + "root_account = ?", [root_account]), cause)
-    for (root_account, outcome_id), cause in outcomes.items():
-        if root_account not in root_accounts:
-            add(
-                db.execute(
-                    select + "root_account = ? AND outcome_id = ?", [root_account, outcome_id]
-                ),
-                cause,
-            )
-    for (root_account, course_id), cause in courses.items():
-        if root_account not in root_accounts:
-            add(
-                db.execute(
-                    select + "root_account = ? AND context_id = ?", [root_account, course_id]
-                ),
-                cause,
-            )
-    return keys

@@ -14,7 +14,6 @@ the README: 1.0x is as fast as the floor). A plain script printing figures, not 
 
 from __future__ import annotations
 
-import resource
 import tempfile
 import time
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 
+from replay.bench import proc
 from replay.bench.processes import run_measured, start_launcher, stop_launcher
 from replay.bench.run import floor_append, floor_loads
 from replay.service.synthetic import write_synthetic_world
@@ -32,16 +32,15 @@ EVENTS_PER_STUDENT = 38.1
 """About what the world below makes per student (36 results each, plus the catalogue)."""
 
 
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 def _in_process(step: str, work: Callable[[], object]) -> dict[str, Any]:
     """Wall and CPU seconds of a floor, measured in this process."""
-    started, cpu = time.perf_counter(), _cpu()
+    started, cpu = time.perf_counter(), proc.own_cpu_seconds()
     work()
-    return {"step": step, "seconds": time.perf_counter() - started, "cpu_seconds": _cpu() - cpu}
+    return {
+        "step": step,
+        "seconds": time.perf_counter() - started,
+        "cpu_seconds": proc.own_cpu_seconds() - cpu,
+    }
 
 
 def _process(step: str, arguments: list[str], exit_codes: tuple[int, ...] = (0,)) -> dict[str, Any]:

@@ -8,6 +8,7 @@ Elsewhere than Linux every figure reads as nothing (0, [] or "").
 from __future__ import annotations
 
 import os
+import resource
 from pathlib import Path
 
 
@@ -57,3 +58,9 @@ def rss_kb(pid: int, field: str = "VmRSS") -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
+
+
+def own_cpu_seconds() -> float:
+    """User + system CPU of this process so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime

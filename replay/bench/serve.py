@@ -29,7 +29,6 @@ import asyncio
 import http.server
 import json
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -132,11 +131,6 @@ class _RssSampler:
     def between(self, start: float, end: float, *, children: bool = False) -> list[int]:
         series = self.children if children else self.samples
         return [kb for at, kb in series if start <= at <= end]
-
-
-def _own_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def _mb(kb: int) -> float:
@@ -298,10 +292,10 @@ def main(argv: list[str] | None = None) -> None:
         rss_start = proc.rss_kb(server.pid, "VmRSS")
         saturation = tokens[: args.events]
         offered = tokens[args.events : args.events + int(args.offered * args.offered_seconds)]
-        server_cpu, client_cpu = _tree_cpu_seconds(server.pid), _own_cpu_seconds()
+        server_cpu, client_cpu = _tree_cpu_seconds(server.pid), proc.own_cpu_seconds()
         lat_sat, st_sat, secs_sat = asyncio.run(_post_all(port, saturation, args.clients, None))
         server_cpu = _tree_cpu_seconds(server.pid) - server_cpu
-        client_cpu = _own_cpu_seconds() - client_cpu
+        client_cpu = proc.own_cpu_seconds() - client_cpu
         rss_after_saturation = proc.rss_kb(server.pid, "VmRSS")
         offered_from = sampler.mark()
         lat_off, st_off, secs_off = asyncio.run(

@@ -14,6 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from replay.cli.options import ReadModelsOption, StoreOption, existing_store, out
+from replay.service import daily_counts, duration
 
 
 class GapFormat(StrEnum):
@@ -105,49 +106,24 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    for unit, size in (("d", 86400.0), ("h", 3600.0), ("min", 60.0)):
-        if seconds >= 2 * size:
-            value = seconds / size
-            return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
-    return f"{seconds:.1f} s"
-
-
 _BARS = " ▁▂▃▄▅▆▇█"
 
 
 def daily_chart(report: dict[str, Any]) -> Table:
     """One column per day: events by event time, by recording time, and the day's flags."""
-    by_day: dict[str, list[int]] = {}
-    for total in report["totals"]:
-        day = total["period"][:10]
-        counts = by_day.setdefault(day, [0, 0])
-        counts[0] += total["by_event_time"]
-        counts[1] += total["by_recorded_at"]
-    flagged: dict[str, set[str]] = {}
-    for flag in report["flags"]:
-        flagged.setdefault(flag["period"][:10], set()).add(flag["flag"])
-    days = sorted(by_day)
-    top = max([max(counts) for counts in by_day.values()] + [1])
+    daily = daily_counts(report)
+    days, top = daily.days, daily.top
     chart = Table(box=None, show_header=False, padding=(0, 1), title_justify="left")
     chart.title = f"per day, {days[0] if days else ''} to {days[-1] if days else ''} (max {top:,})"
     chart.add_column(style="bold", no_wrap=True)
     chart.add_column(no_wrap=False, overflow="fold")
     lines = [Text(), Text(), Text()]
     for day in days:
-        event_count, recorded_count = by_day[day]
-        marks = flagged.get(day, set())
-        style = "red" if marks else "cyan"
+        event_count, recorded_count = daily.counts[day]
+        style = "red" if daily.flags.get(day) else "cyan"
         lines[0].append(_bar(event_count, top), style=style)
         lines[1].append(_bar(recorded_count, top), style="green")
-        mark = " "
-        if "silent" in marks or "drop" in marks:
-            mark = "!"
-        elif "late" in marks:
-            mark = "L"
-        lines[2].append(mark, style="bold red")
+        lines[2].append(daily.mark(day) or " ", style="bold red")
     chart.add_row("by event time", lines[0])
     chart.add_row("by recorded", lines[1])
     chart.add_row("flags", lines[2])
@@ -192,9 +168,9 @@ def _gaps_tables(report: dict[str, Any]) -> None:
             f"{total['duplicates']:,}",
             f"{total['quarantined']:,}",
             f"{total['backfilled']:,}",
-            _duration(total["delay_p50_s"]),
-            _duration(total["delay_p95_s"]),
-            _duration(total["delay_max_s"]),
+            duration(total["delay_p50_s"]),
+            duration(total["delay_p95_s"]),
+            duration(total["delay_max_s"]),
         )
         for row in rows_by_period.get(period, []):
             table.add_row(
@@ -204,9 +180,9 @@ def _gaps_tables(report: dict[str, Any]) -> None:
                 f"{row['duplicates']:,}",
                 "",
                 "",
-                _duration(row["delay_p50_s"]),
-                _duration(row["delay_p95_s"]),
-                _duration(row["delay_max_s"]),
+                duration(row["delay_p50_s"]),
+                duration(row["delay_p95_s"]),
+                duration(row["delay_max_s"]),
             )
     out.print(table)
     _flag_table(report)

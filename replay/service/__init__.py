@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from replay.jobs.progress import Advance, Progress, no_progress
     from replay.jobs.status import StoreStatus
     from replay.jobs.verify import VerifyReport
+    from replay.service.delivery_documents import DailyCounts, daily_counts, duration
     from replay.service.documents import (
         moment_text,
         quarantined_json,
@@ -94,6 +95,9 @@ _LAZY = {
     "gradebook_header": "projections.exports",
     "gradebook_row": "projections.exports",
     "group_label": "projections.tree",
+    "DailyCounts": "replay.service.delivery_documents",
+    "daily_counts": "replay.service.delivery_documents",
+    "duration": "replay.service.delivery_documents",
     "moment_text": "replay.service.documents",
     "quarantined_json": "replay.service.documents",
     "no_progress": "replay.jobs.progress",
@@ -133,6 +137,7 @@ __all__ = [
     "CourseFacts",
     "CourseSummary",
     "CourseView",
+    "DailyCounts",
     "HistoryPoint",
     "Lag",
     "MasteryQuestion",
@@ -151,6 +156,8 @@ __all__ = [
     "StrictStop",
     "VerifyReport",
     "aggregate_rollup_json",
+    "daily_counts",
+    "duration",
     "gradebook_header",
     "gradebook_row",
     "group_label",

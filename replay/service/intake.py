@@ -102,10 +102,10 @@ class _Pending:
 _STOP = object()
 
 AGGREGATE_CACHE = 2_000
-"""Aggregates the live intake keeps between commits. A replay's Ingestor keeps
-20,000 (4-5 kB each: ~90 MB) for throughput over a whole dump; live events arrive in
-small batches and an aggregate not in the cache costs one indexed lookup, so the
-server keeps fewer: its memory is bounded at a tenth of that."""
+"""Aggregates the live intake remembers between commits (their last version and
+fingerprints). A replay's Ingestor keeps 20,000 for throughput over a whole dump; live
+events arrive in small batches and an aggregate not in the cache costs one indexed
+lookup, so the server keeps a tenth of that."""
 
 
 class IntakeService:

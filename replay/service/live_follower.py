@@ -22,6 +22,7 @@ import multiprocessing
 import os
 import signal
 import threading
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.synchronize import Event as ProcessEvent
 from typing import Any
@@ -57,8 +58,8 @@ class _FollowLoop:
         *,
         poll_interval: float,
         page_cache_mb: int,
-        on_report: Any,
-        on_error: Any,
+        on_report: Callable[[Lag], None],
+        on_error: Callable[[str], None],
     ) -> None:
         self.store = store
         self.poll_interval = poll_interval

@@ -229,10 +229,7 @@ class Api:
 
         def ask() -> dict[str, Any]:
             return self.service.gaps(
-                by=options["by"] or "day",
-                since=options["since"],
-                until=options["until"],
-                root_account=options["root_account"],
+                **options,
                 late_answers=late,
             )
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict
 from urllib.parse import urlencode
 
 from replay.service import BadQuestion
@@ -90,7 +91,16 @@ def flag(params: Params, name: str) -> bool:
     raise BadQuestion(f"{name} {text!r}: expected true or false")
 
 
-def gap_options(params: Params) -> dict[str, str | None]:
+class GapOptions(TypedDict):
+    """`MasteryService.gaps`' keyword arguments, as given in a query."""
+
+    since: str | None
+    until: str | None
+    by: str
+    root_account: str | None
+
+
+def gap_options(params: Params) -> GapOptions:
     """`mastery gaps`' options as parameters: `since`, `until`, `by` (day or hour),
     `root_account_id`; the service judges them."""
     return {

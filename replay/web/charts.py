@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from replay.service import HistoryPoint
+from replay.service import HistoryPoint, daily_counts
 from replay.web.gradebook import epoch, short_time
 
 WIDTH, HEIGHT = 640, 180
@@ -208,16 +208,8 @@ DELIVERY_WIDTH = 1000
 def delivery_chart(report: dict[str, Any]) -> DeliveryChart:
     """`mastery gaps`' per-day chart as bars: for each day, events by event time and by
     recording time side by side; under a flagged day `!` (silent, drop) or `L` (late)."""
-    by_day: dict[str, list[int]] = {}
-    for total in report["totals"]:
-        counts = by_day.setdefault(total["period"][:10], [0, 0])
-        counts[0] += total["by_event_time"]
-        counts[1] += total["by_recorded_at"]
-    flagged: dict[str, set[str]] = {}
-    for flag in report["flags"]:
-        flagged.setdefault(flag["period"][:10], set()).add(flag["flag"])
-    days = sorted(by_day)
-    top = max([max(counts) for counts in by_day.values()] + [1])
+    daily = daily_counts(report)
+    days, top = daily.days, daily.top
     slot = max(6.0, (DELIVERY_WIDTH - LEFT - RIGHT) / max(1, len(days)))
     width = int(LEFT + RIGHT + slot * len(days))
     base = HEIGHT - BOTTOM
@@ -227,9 +219,9 @@ def delivery_chart(report: dict[str, Any]) -> DeliveryChart:
 
     bars = []
     for index, day in enumerate(days):
-        events, recorded = by_day[day]
-        marks = flagged.get(day, set())
-        mark = "!" if marks & {"silent", "drop"} else "L" if "late" in marks else ""
+        events, recorded = daily.counts[day]
+        marks = daily.flags.get(day, set())
+        mark = daily.mark(day)
         flags = f"; flags: {', '.join(sorted(marks))}" if marks else ""
         x = LEFT + index * slot
         bars.append(

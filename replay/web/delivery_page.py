@@ -30,10 +30,7 @@ class DeliveryPage:
 
         def ask() -> dict[str, Any]:
             return self.service.gaps(
-                by=chosen["by"] or "day",
-                since=chosen["since"],
-                until=chosen["until"],
-                root_account=chosen["root_account"],
+                **chosen,
                 late_answers=False,
             )
 

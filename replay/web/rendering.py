@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 import replay.web.charts as charts
+from replay.service import duration
 from replay.web.gradebook import NO_SCORE, PAGE_SIZES, short_time
 from replay.web.security import grant_of
 
@@ -55,17 +56,6 @@ def text_colour(hex_value: str | None) -> str:
     r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (0, 2, 4))
     luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
     return "000000" if luminance > 0.55 else "FFFFFF"
-
-
-def duration(seconds: float | None) -> str:
-    """A delay as `mastery gaps` prints it: `670 d`, `2.5 h`, `12.0 s`; `-` for none."""
-    if seconds is None:
-        return "-"
-    for unit, size in (("d", 86400.0), ("h", 3600.0), ("min", 60.0)):
-        if seconds >= 2 * size:
-            value = seconds / size
-            return f"{value:.0f} {unit}" if value >= 10 else f"{value:.1f} {unit}"
-    return f"{seconds:.1f} s"
 
 
 class Renderer:

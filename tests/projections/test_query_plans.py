@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from projections.catchup import open_read_models
-from projections.mastery import KEYS_OF_BATCH_RESULTS
+from projections.touched_rollups import KEYS_OF_BATCH_RESULTS
 from tests.replay.helpers import run
 
 SAMPLE = Path(__file__).parents[2] / "data" / "sample.jsonl"
