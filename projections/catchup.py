@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import sqlite_utils
 
 from projections import write_lock
-from projections.bulk_load import bulk_loading
+from projections.bulk_load import bulk_loading, end_bulk_load
 from projections.hierarchy import HierarchyProjector
 from projections.log_port import LogReader, LogRow
 from projections.log_summary import LogSummaryProjector
@@ -161,7 +161,8 @@ def catch_up(
                     "ON CONFLICT(name) DO UPDATE SET position = excluded.position",
                     [TRACKING_NAME, notifications[-1][0]],
                 )
-            if finish_when_level and len(notifications) < batch_size:  # level with the log
+            level = len(notifications) < batch_size
+            if finish_when_level and level:
                 for projector in PROJECTORS:
                     finish = getattr(projector, "finish", None)
                     if finish is not None:
@@ -170,6 +171,8 @@ def catch_up(
         except BaseException:
             conn.execute("ROLLBACK")
             raise
+        if finish_when_level and level and bulk_loading(db):
+            end_bulk_load(db)  # in transactions of its own (projections/bulk_load.py)
         if not notifications:
             return applied
         applied += len(notifications)

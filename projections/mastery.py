@@ -24,7 +24,7 @@ from typing import Any
 import sqlite_utils
 
 from domain.kinds import EntityKind
-from projections.bulk_load import bulk_loading, finish_bulk_load, start_bulk_load
+from projections.bulk_load import bulk_loading, start_bulk_load
 from projections.feed_rows import Cause, feed_row, in_feed_order
 from projections.rollups import (
     ROLLUP_KEY_MATCH,
@@ -123,7 +123,7 @@ class MasteryProjector:
             self._resolvers.pop(db, None)  # another process applied the last batches
         resolver = self._resolvers.setdefault(db, SettingsResolver(db, NOW))
         if bulk_loading(db):
-            finish_bulk_load(db, resolver)
+            return  # the loop ends the load after this transaction (bulk_load.end_bulk_load)
         while True:
             pending = {
                 row[:5]: Cause(*row[5:])

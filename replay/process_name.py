@@ -1,21 +1,17 @@
-"""A name for each process of a replay or a server, as `ps` and `top` show it.
+"""The names a replay's and a server's processes give themselves (`ps`, `top`).
 
-A replay runs three processes and `mastery serve` two, all `python` to the operating
-system. Each names itself (Linux's `comm`, at most 15 characters) so that an operator
-sees which is the parser, the projection or the follower, and the benchmark can give
-each stage's CPU time (replay/bench/launcher.py). Elsewhere nothing happens.
+A replay runs three processes (a parser, the appender, the projection; while a large
+bulk load ends, also the rollups' helper, `projections.bulk_rollups.HELPER_NAME`; a
+rebuild runs that helper too), `mastery serve` two (the server and its follower).
+See `projections.process_name`.
 """
 
 from __future__ import annotations
 
-import contextlib
-from pathlib import Path
+from projections.process_name import name_this_process
+
+__all__ = ["LIVE_FOLLOWER", "PARSER", "PROJECTION", "name_this_process"]
 
 PARSER = "mastery-parse"
 PROJECTION = "mastery-project"
 LIVE_FOLLOWER = "mastery-follow"
-
-
-def name_this_process(name: str) -> None:
-    with contextlib.suppress(OSError):
-        Path("/proc/self/comm").write_text(name[:15])

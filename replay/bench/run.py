@@ -113,6 +113,7 @@ REPLAY_STAGES = {
     "mastery-parse": "parser",
     "main": "appender",
     "mastery-project": "projection",
+    "mastery-finish": "finish helper",
 }
 """A replay's processes (replay/process_name.py) by the stage each is."""
 
@@ -176,7 +177,7 @@ def benchmark(
         "mastery rebuild (all read models)",
         ran["seconds"],
         peak_rss_mb=ran["max_rss_bytes"] >> 20,
-        **stage_cpu(ran, figures.events, {"main": "rebuild"}),
+        **stage_cpu(ran, figures.events, {"main": "rebuild", "mastery-finish": "finish helper"}),
     )
     for row in (replay_row, rebuild_row):
         row["ratio_to_append_floor"] = round(append_floor["seconds"] / row["seconds"], 3)
