@@ -14,7 +14,8 @@ row names, not the order of a bulk load's rows, which all come in one transactio
 The helper only reads (the versions and indexes are committed before it starts: see
 `projections.bulk_load.end_bulk_load`); this process stays the only writer. A helper
 that fails fails the finishing transaction, which leaves the bulk-load mark: the next
-pass does it again.
+pass does it again. A helper whose writer is killed stops at its next chunk and removes
+its file (one that had already finished leaves it in the temporary directory).
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ class Helper:
         context = multiprocessing.get_context("spawn")
         self._process = context.Process(
             target=_compute_into,
-            args=(str(path), students, str(self._output)),
+            args=(str(path), students, str(self._output), os.getpid()),
             name=HELPER_NAME,
             daemon=True,
         )
@@ -165,8 +166,9 @@ def spanning_results(db: sqlite_utils.Database) -> set[tuple[str, ...]]:
     return {tuple(row) for row in db.execute("SELECT root_account, result_id FROM moved_results")}
 
 
-def _compute_into(path: str, students: Students, output: str) -> None:
-    """The helper process: read-only, it writes its chunks, then its deferred keys."""
+def _compute_into(path: str, students: Students, output: str, parent: int) -> None:
+    """The helper process: read-only, it writes its chunks, then its deferred keys. If
+    its parent dies (killed), it stops and removes its file: no one will read it."""
     name_this_process(HELPER_NAME)
     connection = sqlite3.connect(path, isolation_level=None)
     try:
@@ -177,10 +179,14 @@ def _compute_into(path: str, students: Students, output: str) -> None:
         deferred: dict[RollupKey, Cause] = {}
         with open(output, "wb") as file:
             for found in chunks(db, spanning_results(db), deferred, students):
+                if os.getppid() != parent:
+                    break
                 pickle.dump(found, file, protocol=pickle.HIGHEST_PROTOCOL)
             pickle.dump(deferred, file, protocol=pickle.HIGHEST_PROTOCOL)
     finally:
         connection.close()
+        if os.getppid() != parent:
+            Path(output).unlink(missing_ok=True)
 
 
 def _pickled(file: BinaryIO) -> Iterator[Any]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -93,7 +96,7 @@ def test_a_helper_that_fails_leaves_the_load_to_the_next_pass(
     alone = {table: table_rows(store, table) for table in COMPARED}
 
     monkeypatch.setattr(bulk_rollups, "HELPER_FROM_VERSIONS", 0)
-    # The spawned helper calls sys.exit with three arguments: a TypeError, exit code 1.
+    # The spawned helper calls sys.exit with four arguments: a TypeError, exit code 1.
     monkeypatch.setattr(bulk_rollups, "_compute_into", sys.exit)
     with pytest.raises(RuntimeError, match="computing rollups failed"):
         run("rebuild", "--store", str(store))
@@ -104,4 +107,61 @@ def test_a_helper_that_fails_leaves_the_load_to_the_next_pass(
     asked = run("query", "--store", str(store), "--limit", "1")
     assert asked.exit_code == 0, asked.output
     assert not bulk_loading(store)
+    assert {table: table_rows(store, table) for table in COMPARED} == alone
+
+
+# The writer is killed as soon as its helper has started: the helper must notice, stop
+# and remove its file, and the next command must finish the load.
+_KILL_AFTER_HELPER_STARTS = """
+import os, signal, sys
+from projections import bulk_rollups
+bulk_rollups.HELPER_FROM_VERSIONS = 0
+started = bulk_rollups.Helper.__init__
+def start_then_die(self, db, students):
+    started(self, db, students)
+    os.kill(os.getpid(), signal.SIGKILL)
+bulk_rollups.Helper.__init__ = start_then_die
+from replay.cli.app import main
+sys.argv = ["mastery", *sys.argv[1:]]
+main()
+"""
+
+
+def helpers_running() -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == bulk_rollups.HELPER_NAME:
+                    found.append(entry.name)
+            except OSError:
+                continue
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/comm").exists(), reason="needs Linux's /proc")
+def test_a_writer_killed_while_its_helper_works_leaves_no_helper_and_no_file(
+    store: Path, tmp_path: Path
+) -> None:
+    assert run("rebuild", "--store", str(store)).exit_code == 0
+    alone = {table: table_rows(store, table) for table in COMPARED}
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    killed = subprocess.run(
+        [sys.executable, "-c", _KILL_AFTER_HELPER_STARTS, "rebuild", "--store", str(store)],
+        env={**os.environ, "TMPDIR": str(temporary)},
+        capture_output=True,
+        timeout=120,
+    )
+    assert killed.returncode == -9, killed.stderr
+    deadline = time.monotonic() + 30
+    while (helpers_running() or list(temporary.iterdir())) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert helpers_running() == []
+    assert list(temporary.iterdir()) == []
+    assert bulk_loading(store)
+
+    asked = run("query", "--store", str(store), "--limit", "1")
+    assert asked.exit_code == 0, asked.output
     assert {table: table_rows(store, table) for table in COMPARED} == alone
