@@ -105,7 +105,11 @@ def chunk_of(records: list[RollupRecord], causes: dict[RollupKey, Cause]) -> Chu
 def split_point(db: sqlite_utils.Database) -> str | None:
     """The student at the middle of the versions, if there are enough to share out."""
     count = db.execute("SELECT COUNT(*) FROM result_versions").fetchone()[0]
-    if count < HELPER_FROM_VERSIONS or "spawn" not in multiprocessing.get_all_start_methods():
+    if (
+        count < HELPER_FROM_VERSIONS
+        or "spawn" not in multiprocessing.get_all_start_methods()
+        or multiprocessing.current_process().daemon  # a daemon may not start a process
+    ):
         return None
     row = db.execute(
         "SELECT user_uuid FROM result_versions "

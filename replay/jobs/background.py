@@ -36,8 +36,11 @@ class BackgroundProjection:
     def __init__(self, store: Store) -> None:
         context = multiprocessing.get_context("fork")
         self._stop = context.Event()
+        # Not a daemon: a daemon may not start processes, and the end of a bulk load
+        # starts a helper (projections/bulk_rollups.py). It is joined on every way out
+        # of the replay, and ends by itself if the replay is killed (it watches its parent).
         self._process = context.Process(
-            target=_follow, args=(store, self._stop), name=PROJECTION, daemon=True
+            target=_follow, args=(store, self._stop), name=PROJECTION, daemon=False
         )
 
     def __enter__(self) -> BackgroundProjection:

@@ -89,6 +89,32 @@ def test_rollups_shared_with_a_helper_process_are_the_rows_of_one(
     assert feed_rows(store) == alone_feed
 
 
+def test_a_replays_projection_process_shares_the_end_of_its_load_with_a_helper_too(
+    tmp_path: Path, generated_dump: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A large replay ends its bulk load in its follower process, which starts the helper."""
+    from replay.ingest import parsing
+
+    started = tmp_path / "helper-started"
+    original = bulk_rollups.Helper.__init__
+
+    def noted(self: bulk_rollups.Helper, db: object, students: bulk_rollups.Students) -> None:
+        original(self, db, students)  # type: ignore[arg-type]
+        started.touch()  # the follower is a forked process: a file says it got here
+
+    monkeypatch.setattr(parsing, "WORKER_THRESHOLD_BYTES", 0)  # three processes
+    monkeypatch.setattr(bulk_rollups, "HELPER_FROM_VERSIONS", 0)
+    monkeypatch.setattr(bulk_rollups.Helper, "__init__", noted)
+    store = tmp_path / "store"
+    assert run("replay", "--store", str(store), str(generated_dump)).exit_code == 0
+    assert started.exists() and not bulk_loading(store)
+    shared = {table: table_rows(store, table) for table in COMPARED}, feed_rows(store)
+
+    monkeypatch.undo()
+    assert run("rebuild", "--store", str(store)).exit_code == 0
+    assert ({table: table_rows(store, table) for table in COMPARED}, feed_rows(store)) == shared
+
+
 def test_a_helper_that_fails_leaves_the_load_to_the_next_pass(
     store: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
