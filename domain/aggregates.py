@@ -16,14 +16,14 @@ from __future__ import annotations
 from bisect import bisect_right, insort
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 from eventsourcing.utils import get_topic, resolve_topic
 
 from domain.events import CanvasEvent, EntityKind
-from domain.ids import aggregate_id
+from domain.ids import aggregate_id, aggregate_id_bytes
 from domain.valid_time import valid_time_order
 
 
@@ -118,6 +118,11 @@ class CanvasEntity(Aggregate):
         return aggregate_id(root_account, cls.kind.value, canvas_id)
 
     @classmethod
+    def id_bytes_for(cls, root_account: str, canvas_id: str) -> bytes:
+        """`id_for(...).bytes`, without making the UUID (see `aggregate_id_bytes`)."""
+        return aggregate_id_bytes(root_account, cls.kind.value, canvas_id)
+
+    @classmethod
     def first_seen(
         cls, event: CanvasEvent, recorded_at: datetime, *, known_id: UUID | None = None
     ) -> CanvasEntity:
@@ -190,7 +195,30 @@ class CanvasEntity(Aggregate):
         self._fingerprints.add(event.fingerprint)
 
 
-def change_state(event: CanvasEvent, recorded_at: datetime) -> dict[str, Any]:
+class Reported(Protocol):
+    """What a stored change is made of: a CanvasEvent, or one that a parsing worker handed
+    over with its time, body and metadata already encoded as the log stores them (JSON
+    text, whose encoding gives the same bytes: replay/ingest/handoff.py)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def entity_id(self) -> str: ...
+    @property
+    def root_account(self) -> str: ...
+    @property
+    def event_time(self) -> object: ...
+    @property
+    def body(self) -> object: ...
+    @property
+    def metadata(self) -> object: ...
+    @property
+    def fingerprint(self) -> str: ...
+    @property
+    def legacy(self) -> bool: ...
+
+
+def change_state(event: Reported, recorded_at: datetime) -> dict[str, Any]:
     """The fields a recorded change stores, in the order its domain event holds them
     (`ChangeRecorded`; the first event adds `originator_topic` after `timestamp`): so
     that a writer may encode the stored state without building the event."""
@@ -202,7 +230,7 @@ def change_state(event: CanvasEvent, recorded_at: datetime) -> dict[str, Any]:
     }
 
 
-def _change_fields(event: CanvasEvent, recorded_at: datetime) -> dict[str, Any]:
+def _change_fields(event: Reported, recorded_at: datetime) -> dict[str, Any]:
     return {
         "canvas_event": event.name,
         "body": event.body,
@@ -252,3 +280,14 @@ class CalculationMethod(CanvasEntity):
 AGGREGATE_CLASSES: dict[EntityKind, type[CanvasEntity]] = {
     cls.kind: cls for cls in (Outcome, OutcomeGroup, Link, Result, Proficiency, CalculationMethod)
 }
+
+
+def aggregate_key(event: CanvasEvent) -> UUID:
+    """The id of the aggregate an event belongs to (in the appender, when the event was
+    judged in its process)."""
+    return AGGREGATE_CLASSES[event.kind].id_for(event.root_account, event.entity_id)
+
+
+def aggregate_key_bytes(event: CanvasEvent) -> bytes:
+    """`aggregate_key(event).bytes`: what the parsing worker ships ahead of the appender."""
+    return AGGREGATE_CLASSES[event.kind].id_bytes_for(event.root_account, event.entity_id)

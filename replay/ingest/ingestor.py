@@ -18,15 +18,16 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from time import perf_counter
 from typing import Any, TypeVar
 from uuid import UUID
 
-from domain.aggregates import AGGREGATE_CLASSES, CanvasEntity, change_state
+from domain.aggregates import AGGREGATE_CLASSES, CanvasEntity, aggregate_key, change_state
 from domain.events import CanvasEvent
+from replay.ingest.handoff import ShippedEvent, as_judged
 from replay.ingest.parsing import ParsedBatch, StrictModeStop, parse_records
 from replay.store.log import LogConflict, MasteryLog, Recorded, StoredEvent
 
@@ -36,6 +37,8 @@ from replay.store.quarantine import Quarantine
 
 Clock = Callable[[], datetime]
 Cached = TypeVar("Cached", Recorded, CanvasEntity)
+Judged = CanvasEvent | ShippedEvent
+"""An event judged in this process, or in the parsing worker (replay/ingest/handoff.py)."""
 
 ROWS_WITHOUT_AGGREGATES = True
 """The appender builds each stored event's row itself, keeping per aggregate only its
@@ -160,7 +163,7 @@ class Ingestor:
                     self.quarantine.add(location, raw, rejection)
                 for location, raw in batch.resolved:
                     self.quarantine.resolve(location, raw)
-                self._append(batch.events, summary)
+                self._append(batch.shipped or batch.events, summary)
                 summary.bytes_read = batch.bytes_read
                 if on_batch is not None:
                     on_batch(summary)
@@ -187,7 +190,7 @@ class Ingestor:
 
     def _append(
         self,
-        batch: list[CanvasEvent],
+        batch: Sequence[Judged],
         summary: ReplaySummary,
         verdicts: list[bool] | None = None,
     ) -> None:
@@ -230,7 +233,7 @@ class Ingestor:
 
     def _apply_rows(
         self,
-        batch: list[CanvasEvent],
+        batch: Sequence[Judged],
         outcome: Counter[str],
         verdicts: list[bool] | None = None,
     ) -> tuple[set[UUID], list[StoredEvent]]:
@@ -266,15 +269,16 @@ class Ingestor:
         return self._recorded_at
 
     @staticmethod
-    def _keys_of(batch: list[CanvasEvent]) -> list[UUID]:
+    def _keys_of(batch: Sequence[Judged]) -> list[UUID]:
+        """Each event's aggregate id: the worker computed those of the events it judged."""
         return [
-            AGGREGATE_CLASSES[event.kind].id_for(event.root_account, event.entity_id)
+            event.key if isinstance(event, ShippedEvent) else aggregate_key(event)
             for event in batch
         ]
 
     def _count(
         self,
-        event: CanvasEvent,
+        event: Judged,
         outcome: Counter[str],
         verdicts: list[bool] | None,
         *,
@@ -293,14 +297,15 @@ class Ingestor:
 
     def _apply(
         self,
-        batch: list[CanvasEvent],
+        events: Sequence[Judged],
         outcome: Counter[str],
         verdicts: list[bool] | None = None,
     ) -> tuple[set[UUID], list[StoredEvent]]:
         """The library's way: fold each event into its aggregate, then map the pending
         domain events to rows (kept to check that `_apply_rows` writes the same)."""
         recorded_at = self._start_batch()
-        keys = self._keys_of(batch)
+        keys = self._keys_of(events)
+        batch = as_judged(events)  # aggregates keep bodies as dicts, not as encoded JSON
         cache = self._aggregates
         self._load_missing(keys, cache, self.log.get_entity)
         touched: dict[UUID, CanvasEntity] = {}

@@ -5,7 +5,8 @@ in a second process and the two stages use both cores. The worker only reads and
 judges; the main process stays the only writer of the log, so exactly-once is
 decided in one place as before. Batches cross the process boundary as orjson
 bytes (a million events cost well under a second of encoding), with refused lines
-(rare) pickled beside them.
+(rare) pickled beside them; the worker also does ahead what the appender would
+otherwise do for each event (replay/ingest/handoff.py).
 
 `--strict`, stdin and small inputs stay in one process: strict mode must stop at
 the first bad line, before anything after it is appended.
@@ -20,10 +21,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
-from domain.events import CanvasEvent, EntityKind, NotLearning, parse_event
+from domain.events import CanvasEvent, NotLearning, parse_event
 from domain.rejections import Rejection
+from replay.ingest.handoff import ShippedEvent, decode_events, encode_events
 from replay.ingest.sources import DumpReader, Location, RawRecord
 from replay.process_name import PARSER, name_this_process
 
@@ -53,6 +53,8 @@ class ParsedBatch:
     bytes_read: int = 0
     resolved: list[tuple[Location, bytes]] = field(default_factory=list)
     """Lines used at a place the quarantine holds an entry for (see Quarantine.resolve)."""
+    shipped: list[ShippedEvent] = field(default_factory=list)
+    """Instead of `events`: those the worker process judged, as it ships them (handoff.py)."""
 
 
 def parse_records(
@@ -219,25 +221,9 @@ def _work(
 
 
 def _encode(batch: ParsedBatch) -> tuple[Any, ...]:
-    events = orjson.dumps(
-        [
-            [
-                e.name,
-                e.kind.value,
-                e.entity_id,
-                e.root_account,
-                e.event_time,
-                e.body,
-                e.metadata,
-                e.fingerprint,
-                e.legacy,
-            ]
-            for e in batch.events
-        ]
-    )
     return (
         "batch",
-        events,
+        encode_events(batch.events),
         batch.refused,
         batch.read,
         batch.not_learning,
@@ -249,28 +235,10 @@ def _encode(batch: ParsedBatch) -> tuple[Any, ...]:
 def _decode(message: tuple[Any, ...]) -> ParsedBatch:
     _, events, refused, read, not_learning, bytes_read, resolved = message
     return ParsedBatch(
-        events=[_event(fields) for fields in orjson.loads(events)],
+        shipped=decode_events(events),
         refused=refused,
         read=read,
         not_learning=not_learning,
         bytes_read=bytes_read,
         resolved=resolved,
-    )
-
-
-_KINDS = {kind.value: kind for kind in EntityKind}
-
-
-def _event(fields: list[Any]) -> CanvasEvent:
-    name, kind, entity_id, root_account, event_time, body, metadata, fingerprint, legacy = fields
-    return CanvasEvent(
-        name=name,
-        kind=_KINDS[kind],
-        entity_id=entity_id,
-        root_account=root_account,
-        event_time=datetime.fromisoformat(event_time),
-        body=body,
-        metadata=metadata,
-        fingerprint=fingerprint,
-        legacy=legacy,
     )

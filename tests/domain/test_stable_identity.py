@@ -18,7 +18,7 @@ import pytest
 
 from domain.aggregates import AGGREGATE_CLASSES, Outcome, Result
 from domain.events import CanvasEvent, EntityKind, fingerprint_of, parse_event
-from domain.ids import AGGREGATE_NAMESPACE, aggregate_id
+from domain.ids import AGGREGATE_NAMESPACE, aggregate_id, aggregate_id_bytes
 from tests.conftest import NOW
 
 PINNED_IDS = [
@@ -55,6 +55,7 @@ def test_an_aggregate_id_is_the_same_literal_uuid_in_every_version(
     root_account: str, kind: str, canvas_id: str, expected: str
 ) -> None:
     assert aggregate_id(root_account, kind, canvas_id) == uuid.UUID(expected)
+    assert aggregate_id_bytes(root_account, kind, canvas_id) == uuid.UUID(expected).bytes
     name = f"{root_account}/{kind}/{canvas_id}"
     assert rfc4122_name_based_sha1(AGGREGATE_NAMESPACE, name) == uuid.UUID(expected)
 
@@ -123,3 +124,16 @@ def test_one_event_with_unknown_fields_in_another_order_is_stored_once(payload: 
     aggregate = Result.first_seen(one, NOW)
     assert aggregate.record(other, NOW) is False
     assert len(aggregate.timeline) == 1
+
+
+@pytest.mark.parametrize(
+    "canvas_id", ["0", "21070000000000001", "legacy-ü", "ﬁ/∂", "x" * 300, "", "a\u0000b"]
+)
+def test_the_id_bytes_the_parsing_worker_ships_are_uuid5s(canvas_id: str) -> None:
+    """`aggregate_id_bytes` writes uuid5 out (the worker ships its bytes): the same for any
+    name, non-ASCII included, and the same as the aggregate class gives."""
+    for kind, cls in AGGREGATE_CLASSES.items():
+        expected = uuid.uuid5(AGGREGATE_NAMESPACE, f"21070000000000001/{kind.value}/{canvas_id}")
+        assert aggregate_id_bytes("21070000000000001", kind.value, canvas_id) == expected.bytes
+        assert cls.id_bytes_for("21070000000000001", canvas_id) == expected.bytes
+        assert cls.id_for("21070000000000001", canvas_id) == expected

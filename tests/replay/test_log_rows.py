@@ -4,7 +4,9 @@ The appender builds each stored event from a compact record per aggregate (its l
 version and fingerprints) instead of folding it into the library's aggregate and
 domain event objects (`Ingestor.rows_without_aggregates`). What it stores must not
 change: the same dump, replayed both ways with the same clock, leaves the same log
-(positions, ids, versions, topics, state bytes) and the same quarantine.
+(positions, ids, versions, topics, state bytes) and the same quarantine. So does a
+replay whose events come from the parsing worker, which ships them partly encoded
+(replay/ingest/handoff.py), down either path.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from replay.ingest import parsing
 from replay.ingest.ingestor import Ingestor
 from replay.ingest.sources import DumpReader
 from replay.store.location import open_store
@@ -57,16 +60,22 @@ def replay_with(
     *,
     rows_without_aggregates: bool,
     read_models: Path | None = None,
+    worker: bool = False,
 ) -> Any:
-    """Replay the deliveries one by one; the store's log and quarantine."""
+    """Replay the deliveries one by one, each judged in this process or in the parsing
+    worker (started before the log is opened, as a replay does); the store's log and
+    quarantine."""
     store = open_store(location, create=True, read_models=read_models and str(read_models))
     for dump in dumps:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(parsing, "WORKER_THRESHOLD_BYTES", 0 if worker else 10**12)
+            batches = parsing.parse_dumps(DumpReader([str(dump)]), batch_size=97)
         log, quarantine = store.open_log(), Quarantine(store.quarantine_path)
         try:
             # A small cache and batches: aggregates leave the cache and come back from the log.
             ingestor = Ingestor(log, quarantine, clock=lambda: CLOCK, batch_size=97, cache_size=40)
             ingestor.rows_without_aggregates = rows_without_aggregates
-            ingestor.ingest(DumpReader([str(dump)]))
+            ingestor.ingest_batches(batches)
         finally:
             quarantine.close()
             log.close()
@@ -109,21 +118,31 @@ def assert_same_logs(new: Any, library: Any) -> None:
     assert new_quarantine["quarantine"]
 
 
+@pytest.mark.parametrize(
+    ("rows_without_aggregates", "worker"), [(True, False), (True, True), (False, True)]
+)
 def test_rows_built_without_aggregates_are_the_librarys_on_sqlite(
-    dumps: list[Path], tmp_path: Path
+    dumps: list[Path], tmp_path: Path, rows_without_aggregates: bool, worker: bool
 ) -> None:
-    new = replay_with(str(tmp_path / "new"), dumps, rows_without_aggregates=True)
+    new = replay_with(
+        str(tmp_path / "new"), dumps, rows_without_aggregates=rows_without_aggregates, worker=worker
+    )
     library = replay_with(str(tmp_path / "library"), dumps, rows_without_aggregates=False)
 
     assert_same_logs(new, library)
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("worker", [False, True])
 def test_rows_built_without_aggregates_are_the_librarys_on_postgresql(
-    dumps: list[Path], pg_schema_factory: Any, tmp_path: Path
+    dumps: list[Path], pg_schema_factory: Any, tmp_path: Path, worker: bool
 ) -> None:
     new = replay_with(
-        pg_schema_factory(), dumps, rows_without_aggregates=True, read_models=tmp_path / "new"
+        pg_schema_factory(),
+        dumps,
+        rows_without_aggregates=True,
+        read_models=tmp_path / "new",
+        worker=worker,
     )
     library = replay_with(
         pg_schema_factory(), dumps, rows_without_aggregates=False, read_models=tmp_path / "lib"

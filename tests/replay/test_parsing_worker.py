@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from domain.aggregates import aggregate_key
 from replay.ingest import parsing
 from replay.ingest.sources import DumpReader
 from replay.jobs.pipeline import run_replay
@@ -37,7 +38,11 @@ def test_a_worker_process_judges_exactly_as_this_process(
 ) -> None:
     here = batches(dump, worker=False, monkeypatch=monkeypatch)
     there = batches(dump, worker=True, monkeypatch=monkeypatch)
-    assert [b.events for b in there] == [b.events for b in here]
+    assert [[e.judged() for e in b.shipped] for b in there] == [b.events for b in here]
+    assert [e.key for b in there for e in b.shipped] == [
+        aggregate_key(e) for b in here for e in b.events
+    ]
+    assert not any(b.events for b in there) and not any(b.shipped for b in here)
     assert [b.refused for b in there] == [b.refused for b in here]
     assert sum(b.read for b in there) == sum(b.read for b in here)
     assert sum(len(b.refused) for b in there) == 2
