@@ -124,11 +124,13 @@ def stage_cpu(ran: dict[str, Any], events: int, stages: dict[str, str]) -> dict[
     for process, seconds in ran["cpu_by_process"].items():
         stage = stages.get(process, process)
         by_stage[stage] = by_stage.get(stage, 0.0) + seconds
+    per_event = {
+        stage: round(seconds / max(events, 1) * 1e6, 1) for stage, seconds in by_stage.items()
+    }
     return {
         "cpu_seconds": round(ran["cpu_seconds"], 2),
-        "cpu_us_per_event": {
-            stage: round(seconds / max(events, 1) * 1e6, 1) for stage, seconds in by_stage.items()
-        },
+        # multiprocessing's resource tracker (a spawned helper's) shows as an idle `python`
+        "cpu_us_per_event": {stage: value for stage, value in per_event.items() if value > 0},
     }
 
 
