@@ -13,7 +13,9 @@ over a process and its waited-for children, not their sum): a replay runs three.
 
 Protocol: one JSON array of arguments per line on stdin; for each, one JSON object on
 stdout: seconds (wall), status (as `wait4` gives it; -1 if it could not start),
-max_rss_bytes, cpu_seconds (user + system, the command and its waited-for children),
+max_rss_bytes, max_rss_sum_bytes (the largest sum of the resident memory of the command's
+processes, sampled: shared pages count in each), cpu_seconds (user + system, the command
+and its waited-for children),
 cpu_by_process (that CPU time by process name: what each child named itself, see
 replay/process_name.py, and "main" for the rest), stderr (its tail).
 
@@ -39,7 +41,8 @@ CPU_SAMPLE_SECONDS = 0.1
 
 
 class _ChildrenCpu:
-    """The CPU time of each descendant of a process, by name, sampled in a thread."""
+    """The CPU time of each descendant of a process, by name, and the largest sum of the
+    whole tree's resident memory, sampled in a thread."""
 
     def __init__(self, pid: int) -> None:
         from replay.bench import proc
@@ -47,16 +50,20 @@ class _ChildrenCpu:
         self._proc = proc
         self.pid = pid
         self._last: dict[int, tuple[str, float]] = {}
+        self.max_rss_sum_kb = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
         while not self._stop.wait(CPU_SAMPLE_SECONDS):
+            rss_sum = self._proc.rss_kb(self.pid)
             for child in self._proc.descendants(self.pid):
                 name, seconds = self._proc.name(child), self._proc.cpu_seconds(child)
                 if name and seconds >= self._last.get(child, ("", 0.0))[1]:
                     self._last[child] = (name, seconds)
+                rss_sum += self._proc.rss_kb(child)
+            self.max_rss_sum_kb = max(self.max_rss_sum_kb, rss_sum)
 
     def by_name(self) -> dict[str, float]:
         self._stop.set()
@@ -90,6 +97,7 @@ def run(arguments: list[str]) -> dict[str, Any]:
         "seconds": seconds,
         "status": status,
         "max_rss_bytes": usage.ru_maxrss * 1024,
+        "max_rss_sum_bytes": children.max_rss_sum_kb * 1024,
         "cpu_seconds": cpu_seconds,
         "cpu_by_process": {name: round(seconds, 2) for name, seconds in by_name.items()},
         "stderr": tail,

@@ -170,6 +170,7 @@ def benchmark(
         "mastery replay (log + read models)",
         ran["seconds"],
         peak_rss_mb=ran["max_rss_bytes"] >> 20,
+        peak_rss_sum_mb=ran["max_rss_sum_bytes"] >> 20,
         store_mb=directory_size(store) >> 20,
         **stage_cpu(ran, figures.events, REPLAY_STAGES),
     )
@@ -179,6 +180,7 @@ def benchmark(
         "mastery rebuild (all read models)",
         ran["seconds"],
         peak_rss_mb=ran["max_rss_bytes"] >> 20,
+        peak_rss_sum_mb=ran["max_rss_sum_bytes"] >> 20,
         **stage_cpu(ran, figures.events, {"main": "rebuild", "mastery-finish": "finish helper"}),
     )
     for row in (replay_row, rebuild_row):
@@ -208,7 +210,8 @@ def report(figures: Figures, console: Console) -> None:
         title=f"benchmark: {figures.events:,} events, {figures.dump_bytes >> 20} MB dump",
         title_justify="left",
     )
-    for column in ("step", "seconds", "events/s", "x append floor", "peak RSS MB"):
+    columns = ("step", "seconds", "events/s", "x append floor", "peak RSS MB", "summed")
+    for column in columns:
         table.add_column(column, justify="left" if column == "step" else "right")
     for row in figures.rows:
         table.add_row(
@@ -217,6 +220,7 @@ def report(figures: Figures, console: Console) -> None:
             f"{row.get('events_per_second', 0):,}",
             str(row.get("ratio_to_append_floor", "")),
             str(row.get("peak_rss_mb", "")),
+            str(row.get("peak_rss_sum_mb", "")),
         )
     console.print(table)
     for row in figures.rows:

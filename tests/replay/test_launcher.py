@@ -36,6 +36,31 @@ def test_a_command_that_uses_memory_reports_it(launcher: Launcher) -> None:
     assert outcome["max_rss_bytes"] >= 200 * MB
 
 
+# A parent holds 150 MB, then its forked child 150 MB more, for a second: the child, the
+# largest process, has 300 MB resident (the parent's pages count in it too), the two
+# together 450 MB.
+TWO_PROCESSES_OF_150_MB = """
+import os, time
+b = bytearray(150 * 2**20)
+for i in range(0, len(b), 4096): b[i] = 1
+child = os.fork()
+if child == 0:
+    c = bytearray(150 * 2**20)
+    for i in range(0, len(c), 4096): c[i] = 1
+    time.sleep(1.0)
+    os._exit(0)
+time.sleep(1.0)
+os.waitpid(child, 0)
+"""
+
+
+def test_the_summed_peak_counts_every_process_of_the_command(launcher: Launcher) -> None:
+    outcome = launcher.run([sys.executable, "-c", TWO_PROCESSES_OF_150_MB])
+    assert outcome["status"] == 0
+    assert 280 * MB <= outcome["max_rss_bytes"] < 400 * MB
+    assert outcome["max_rss_sum_bytes"] >= outcome["max_rss_bytes"] + 120 * MB
+
+
 def test_a_command_with_a_large_stderr_does_not_raise_the_next_ones_peak(
     launcher: Launcher,
 ) -> None:
