@@ -14,7 +14,8 @@ over a process and its waited-for children, not their sum): a replay runs three.
 Protocol: one JSON array of arguments per line on stdin; for each, one JSON object on
 stdout: seconds (wall), status (as `wait4` gives it; -1 if it could not start),
 max_rss_bytes, max_rss_sum_bytes (the largest sum of the resident memory of the command's
-processes, sampled: shared pages count in each), cpu_seconds (user + system, the command
+processes, sampled: shared pages count in each), peak_rss_mb_by_process (each descendant's
+own high-water mark, by name, as last seen), cpu_seconds (user + system, the command
 and its waited-for children),
 cpu_by_process (that CPU time by process name: what each child named itself, see
 replay/process_name.py, and "main" for the rest), stderr (its tail).
@@ -51,6 +52,7 @@ class _ChildrenCpu:
         self.pid = pid
         self._last: dict[int, tuple[str, float]] = {}
         self.max_rss_sum_kb = 0
+        self.peak_kb_by_name: dict[str, int] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
@@ -58,11 +60,16 @@ class _ChildrenCpu:
     def _run(self) -> None:
         while not self._stop.wait(CPU_SAMPLE_SECONDS):
             rss_sum = self._proc.rss_kb(self.pid)
+            own_peak = self._proc.rss_kb(self.pid, "VmHWM")
+            self.peak_kb_by_name["main"] = max(self.peak_kb_by_name.get("main", 0), own_peak)
             for child in self._proc.descendants(self.pid):
                 name, seconds = self._proc.name(child), self._proc.cpu_seconds(child)
                 if name and seconds >= self._last.get(child, ("", 0.0))[1]:
                     self._last[child] = (name, seconds)
                 rss_sum += self._proc.rss_kb(child)
+                if name:  # its own high-water mark, not a sample
+                    peak = self._proc.rss_kb(child, "VmHWM")
+                    self.peak_kb_by_name[name] = max(self.peak_kb_by_name.get(name, 0), peak)
             self.max_rss_sum_kb = max(self.max_rss_sum_kb, rss_sum)
 
     def by_name(self) -> dict[str, float]:
@@ -98,6 +105,7 @@ def run(arguments: list[str]) -> dict[str, Any]:
         "status": status,
         "max_rss_bytes": usage.ru_maxrss * 1024,
         "max_rss_sum_bytes": children.max_rss_sum_kb * 1024,
+        "peak_rss_mb_by_process": {name: kb >> 10 for name, kb in children.peak_kb_by_name.items()},
         "cpu_seconds": cpu_seconds,
         "cpu_by_process": {name: round(seconds, 2) for name, seconds in by_name.items()},
         "stderr": tail,

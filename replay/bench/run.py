@@ -171,6 +171,7 @@ def benchmark(
         ran["seconds"],
         peak_rss_mb=ran["max_rss_bytes"] >> 20,
         peak_rss_sum_mb=ran["max_rss_sum_bytes"] >> 20,
+        peak_rss_mb_by_process=ran["peak_rss_mb_by_process"],
         store_mb=directory_size(store) >> 20,
         **stage_cpu(ran, figures.events, REPLAY_STAGES),
     )
@@ -181,6 +182,7 @@ def benchmark(
         ran["seconds"],
         peak_rss_mb=ran["max_rss_bytes"] >> 20,
         peak_rss_sum_mb=ran["max_rss_sum_bytes"] >> 20,
+        peak_rss_mb_by_process=ran["peak_rss_mb_by_process"],
         **stage_cpu(ran, figures.events, {"main": "rebuild", "mastery-finish": "finish helper"}),
     )
     for row in (replay_row, rebuild_row):

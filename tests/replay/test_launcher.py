@@ -59,6 +59,8 @@ def test_the_summed_peak_counts_every_process_of_the_command(launcher: Launcher)
     assert outcome["status"] == 0
     assert 280 * MB <= outcome["max_rss_bytes"] < 400 * MB
     assert outcome["max_rss_sum_bytes"] >= outcome["max_rss_bytes"] + 120 * MB
+    by_process = outcome["peak_rss_mb_by_process"]  # the child, by what `comm` it has
+    assert by_process.pop("main") >= 150 and max(by_process.values()) >= 280
 
 
 def test_a_command_with_a_large_stderr_does_not_raise_the_next_ones_peak(
