@@ -119,11 +119,11 @@ class MasteryProjector:
         In chunks (`chunk`, else FINISH_CHUNK), so that memory stays bounded however
         many rollups wait.
         """
+        if bulk_loading(db):
+            return  # the loop ends the load after this transaction (bulk_load.end_bulk_load)
         if self._applied_up_to.get(db) != _tracked_position(db):
             self._resolvers.pop(db, None)  # another process applied the last batches
         resolver = self._resolvers.setdefault(db, SettingsResolver(db, NOW))
-        if bulk_loading(db):
-            return  # the loop ends the load after this transaction (bulk_load.end_bulk_load)
         while True:
             pending = {
                 row[:5]: Cause(*row[5:])

@@ -84,20 +84,9 @@ def keys_in_scope(
 
     for root_account, cause in root_accounts.items():
         add(db.execute(select + "root_account = ?", [root_account]), cause)
-    for (root_account, outcome_id), cause in outcomes.items():
-        if root_account not in root_accounts:
-            add(
-                db.execute(
-                    select + "root_account = ? AND outcome_id = ?", [root_account, outcome_id]
-                ),
-                cause,
-            )
-    for (root_account, course_id), cause in courses.items():
-        if root_account not in root_accounts:
-            add(
-                db.execute(
-                    select + "root_account = ? AND context_id = ?", [root_account, course_id]
-                ),
-                cause,
-            )
+    for column, scopes in (("outcome_id", outcomes), ("context_id", courses)):
+        for (root_account, scope_id), cause in scopes.items():
+            if root_account not in root_accounts:  # else its root account's came above
+                where = f"root_account = ? AND {column} = ?"
+                add(db.execute(select + where, [root_account, scope_id]), cause)
     return keys

@@ -59,18 +59,20 @@ class _ChildrenCpu:
 
     def _run(self) -> None:
         while not self._stop.wait(CPU_SAMPLE_SECONDS):
-            rss_sum = self._proc.rss_kb(self.pid)
-            own_peak = self._proc.rss_kb(self.pid, "VmHWM")
-            self.peak_kb_by_name["main"] = max(self.peak_kb_by_name.get("main", 0), own_peak)
+            rss_sum = self._note_memory("main", self.pid)
             for child in self._proc.descendants(self.pid):
                 name, seconds = self._proc.name(child), self._proc.cpu_seconds(child)
                 if name and seconds >= self._last.get(child, ("", 0.0))[1]:
                     self._last[child] = (name, seconds)
-                rss_sum += self._proc.rss_kb(child)
-                if name:  # its own high-water mark, not a sample
-                    peak = self._proc.rss_kb(child, "VmHWM")
-                    self.peak_kb_by_name[name] = max(self.peak_kb_by_name.get(name, 0), peak)
+                rss_sum += self._note_memory(name, child)
             self.max_rss_sum_kb = max(self.max_rss_sum_kb, rss_sum)
+
+    def _note_memory(self, name: str, pid: int) -> int:
+        """Keep a process's own high-water mark (not a sample) by name; its RSS now."""
+        rss, peak = self._proc.memory_kb(pid)
+        if name:
+            self.peak_kb_by_name[name] = max(self.peak_kb_by_name.get(name, 0), peak)
+        return rss
 
     def by_name(self) -> dict[str, float]:
         self._stop.set()

@@ -50,14 +50,21 @@ def cpu_seconds(pid: int) -> float:
 
 def rss_kb(pid: int, field: str = "VmRSS") -> int:
     """A memory figure of /proc/PID/status (VmRSS, VmHWM, ...) in kB."""
+    return memory_kb(pid, (field,))[0]
+
+
+def memory_kb(pid: int, fields: tuple[str, ...] = ("VmRSS", "VmHWM")) -> list[int]:
+    """Memory figures of /proc/PID/status in kB, in the order asked, from one read."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except OSError:
-        return 0
+        return [0] * len(fields)
+    found = dict.fromkeys(fields, 0)
     for line in status.splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1])
-    return 0
+        name, _, value = line.partition(":")
+        if name in found:
+            found[name] = int(value.split()[0])
+    return [found[field] for field in fields]
 
 
 def own_cpu_seconds() -> float:

@@ -118,6 +118,23 @@ REPLAY_STAGES = {
 """A replay's processes (replay/process_name.py) by the stage each is."""
 
 
+REBUILD_STAGES = {"main": "rebuild", "mastery-finish": "finish helper"}
+
+
+def command_row(
+    figures: Figures, step: str, ran: dict[str, Any], stages: dict[str, str]
+) -> dict[str, Any]:
+    """A measured command's row: wall time, memory (largest process, summed, each), CPU."""
+    return figures.add(
+        step,
+        ran["seconds"],
+        peak_rss_mb=ran["max_rss_bytes"] >> 20,
+        peak_rss_sum_mb=ran["max_rss_sum_bytes"] >> 20,
+        peak_rss_mb_by_process=ran["peak_rss_mb_by_process"],
+        **stage_cpu(ran, figures.events, stages),
+    )
+
+
 def stage_cpu(ran: dict[str, Any], events: int, stages: dict[str, str]) -> dict[str, Any]:
     """CPU time of a command, in all and per event for each stage (its processes)."""
     by_stage: dict[str, float] = {}
@@ -165,25 +182,19 @@ def benchmark(
 
     store = workdir / "store"
     console.print("mastery replay ...")
-    ran = run_measured(["replay", "--store", str(store), str(dump)])
-    replay_row = figures.add(
+    replay_row = command_row(
+        figures,
         "mastery replay (log + read models)",
-        ran["seconds"],
-        peak_rss_mb=ran["max_rss_bytes"] >> 20,
-        peak_rss_sum_mb=ran["max_rss_sum_bytes"] >> 20,
-        peak_rss_mb_by_process=ran["peak_rss_mb_by_process"],
-        store_mb=directory_size(store) >> 20,
-        **stage_cpu(ran, figures.events, REPLAY_STAGES),
+        run_measured(["replay", "--store", str(store), str(dump)]),
+        REPLAY_STAGES,
     )
+    replay_row["store_mb"] = directory_size(store) >> 20
     console.print("mastery rebuild ...")
-    ran = run_measured(["rebuild", "--store", str(store)])
-    rebuild_row = figures.add(
+    rebuild_row = command_row(
+        figures,
         "mastery rebuild (all read models)",
-        ran["seconds"],
-        peak_rss_mb=ran["max_rss_bytes"] >> 20,
-        peak_rss_sum_mb=ran["max_rss_sum_bytes"] >> 20,
-        peak_rss_mb_by_process=ran["peak_rss_mb_by_process"],
-        **stage_cpu(ran, figures.events, {"main": "rebuild", "mastery-finish": "finish helper"}),
+        run_measured(["rebuild", "--store", str(store)]),
+        REBUILD_STAGES,
     )
     for row in (replay_row, rebuild_row):
         row["ratio_to_append_floor"] = round(append_floor["seconds"] / row["seconds"], 3)
